@@ -1,0 +1,44 @@
+"""danet: DANet (Dual Attention Network) semantic segmentation.
+
+Importing `danet` is cheap: torch and the heavier modules load on first use of the names below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from danet._version import __version__
+from danet.errors import DanetError
+
+# public name -> module that defines it
+_LAZY = {
+    "create_model": "danet.models",
+    "list_models": "danet.models",
+    "PositionAttention": "danet.models",
+    "ChannelAttention": "danet.models",
+    "get_dataset": "danet.datasets",
+    "list_datasets": "danet.datasets",
+    "SegmentationMetric": "danet.metrics",
+    "resolve_device": "danet.devices",
+    "resolve_precision": "danet.devices",
+    "load_model": "danet.checkpoints",
+    "Predictor": "danet.predictor",
+}
+
+__all__ = ["__version__", "DanetError", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from danet.checkpoints import load_model
+    from danet.datasets import get_dataset, list_datasets
+    from danet.devices import resolve_device, resolve_precision
+    from danet.metrics import SegmentationMetric
+    from danet.models import ChannelAttention, PositionAttention, create_model, list_models
+    from danet.predictor import Predictor
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'danet' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,1 @@
+"""The `danet` command line: thin Typer commands that parse, call `danet`, and render with Rich."""

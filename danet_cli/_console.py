@@ -1,0 +1,93 @@
+"""Rich rendering shared by the commands: the console, error lines and the Rich `Reporter`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def is_rank_zero() -> bool:
+    """Under torchrun only rank 0 prints."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+class _RichTask:
+    def __init__(self, progress: Progress, task_id: Any) -> None:
+        self._progress, self._task_id = progress, task_id
+
+    def advance(self, steps: float = 1, **fields: Any) -> None:
+        text = "  ".join(f"{k} {_fmt(v)}" for k, v in fields.items())
+        self._progress.update(self._task_id, advance=steps, fields=text)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class RichReporter:
+    """The CLI's implementation of `danet.reporting.Reporter`."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet or not is_rank_zero()
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            console.print(message)
+
+    def warning(self, message: str) -> None:
+        if not self.quiet:
+            err_console.print(f"[yellow]warning:[/yellow] {message}")
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if self.quiet:
+            return
+        from danet.reporting import format_cell
+
+        table = Table(title=title, title_justify="left")
+        for i, column in enumerate(columns):
+            table.add_column(str(column), justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*(format_cell(v) for v in row))
+        console.print(table)
+
+    @contextmanager
+    def progress(self, description: str, total: float | None) -> Iterator[_RichTask]:
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[fields]}"),
+            console=console,
+            disable=self.quiet,
+            transient=False,
+        )
+        with progress:
+            task_id = progress.add_task(description, total=total, fields="")
+            yield _RichTask(progress, task_id)
+
+
+def print_error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/bold red] {message}", soft_wrap=True)

@@ -1,0 +1,98 @@
+"""The `danet` Typer application.
+
+Every subcommand lives in its own module and imports torch only inside its function body, so
+`danet --help` and `danet <cmd> --help` stay fast. `DanetError`s become one red line and exit 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from danet._version import __version__
+from danet.errors import DanetError
+from danet_cli import (
+    benchmark,
+    convert,
+    datasets,
+    download,
+    evaluate,
+    export,
+    info,
+    predict,
+    train,
+    visualize,
+)
+from danet_cli._console import print_error
+
+_DEBUG = {"on": os.environ.get("DANET_DEBUG", "") not in ("", "0")}
+
+
+class DanetGroup(TyperGroup):
+    """Turns library errors into a clean message; `--debug` keeps the traceback."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(self.commands)  # registration order, not alphabetical
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DanetError as error:
+            if _DEBUG["on"]:
+                raise
+            print_error(str(error))
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            print_error("interrupted")
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    name="danet",
+    cls=DanetGroup,
+    help="DANet semantic segmentation: download, train, evaluate, predict, visualise, export.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"danet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_version_callback, is_eager=True, help="Show the version."),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show full tracebacks (also DANET_DEBUG=1).")
+    ] = False,
+) -> None:
+    """DANet semantic segmentation: download, train, evaluate, predict, visualise, export."""
+    if debug:
+        _DEBUG["on"] = True
+
+
+for module in (download, train, evaluate, predict, visualize, export, benchmark, convert, datasets, info):
+    module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except DanetError as error:  # raised outside a command (e.g. during registration)
+        if _DEBUG["on"]:
+            raise
+        print_error(str(error))
+        sys.exit(1)

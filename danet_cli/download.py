@@ -1,0 +1,11 @@
+"""`danet download`: Download datasets and weights, checksummed and resumable."""
+
+from __future__ import annotations
+
+import typer
+
+from danet_cli._pending import register_pending
+
+
+def register(app: typer.Typer) -> None:
+    register_pending(app, "download", "Download datasets and weights, checksummed and resumable")
