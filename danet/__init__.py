@@ -6,7 +6,7 @@ Importing `danet` is cheap: torch and the heavier modules load on first use of t
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from danet._version import __version__
 from danet.errors import DanetError
@@ -27,14 +27,6 @@ _LAZY = {
 }
 
 __all__ = ["__version__", "DanetError", *_LAZY]
-
-if TYPE_CHECKING:  # pragma: no cover
-    from danet.checkpoints import load_model
-    from danet.datasets import get_dataset, list_datasets
-    from danet.devices import resolve_device, resolve_precision
-    from danet.metrics import SegmentationMetric
-    from danet.models import ChannelAttention, PositionAttention, create_model, list_models
-    from danet.predictor import Predictor
 
 
 def __getattr__(name: str) -> Any:

@@ -14,4 +14,5 @@ def register_pending(app: typer.Typer, name: str, summary: str) -> None:
         raise DanetError(f"'danet {name}' is not available in this version of danet yet")
 
     command.__doc__ = f"{summary} (not available in this version yet)"
-    app.command(name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})(command)
+    settings = {"ignore_unknown_options": True, "allow_extra_args": True}
+    app.command(name, context_settings=settings)(command)

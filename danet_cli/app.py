@@ -72,7 +72,9 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", "-V", callback=_version_callback, is_eager=True, help="Show the version."),
+        typer.Option(
+            "--version", "-V", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show full tracebacks (also DANET_DEBUG=1).")
@@ -83,7 +85,19 @@ def _root(
         _DEBUG["on"] = True
 
 
-for module in (download, train, evaluate, predict, visualize, export, benchmark, convert, datasets, info):
+_COMMANDS = (
+    download,
+    train,
+    evaluate,
+    predict,
+    visualize,
+    export,
+    benchmark,
+    convert,
+    datasets,
+    info,
+)
+for module in _COMMANDS:
     module.register(app)
 
 

@@ -26,8 +26,11 @@ def info() -> None:
         ("opencv", cv2.__version__),
         ("cuda devices", cuda),
         ("apple mps", "available" if devices["mps"] else "not available"),
-        ("cpu", f"{devices['cpu_count']} cores, {devices['cpu_threads']} torch threads, "
-         f"{devices['cpu_capability']}"),
+        (
+            "cpu",
+            f"{devices['cpu_count']} cores, {devices['cpu_threads']} torch threads, "
+            f"{devices['cpu_capability']}",
+        ),
         ("device (auto)", devices["auto"]),
         ("bf16 on auto device", "yes" if devices["bf16"] else "no"),
     ]
