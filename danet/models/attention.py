@@ -1,0 +1,158 @@
+"""The two attention modules of DANet.
+
+Both follow the released code exactly: query/key projections to C/8 channels, no 1/sqrt(d) scaling,
+scalar gammas that start at 0 (so a new module is the identity), and the channel attention applied to
+rowmax(E) - E.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from danet.errors import ConfigError
+
+PAM_IMPLEMENTATIONS = ("efficient", "chunked", "sdpa", "naive")
+# Largest attention block (elements) materialised at once by the chunked PAM: 16M floats = 64 MB fp32.
+CHUNK_ELEMENTS = 1 << 24
+
+
+class PositionAttention(nn.Module):
+    """Position attention (PAM): every position attends to every other position.
+
+    ``implementation`` chooses how the same numbers are computed:
+    - ``naive``: the N x N attention matrix at once (N = H*W), as in the paper; O(N^2) memory.
+    - ``chunked``: exact softmax attention over blocks of queries; memory O(N * block).
+    - ``sdpa``: ``scaled_dot_product_attention`` with ``scale=1.0`` (fused kernels on CUDA).
+    - ``efficient`` (default): ``sdpa`` on CUDA, ``chunked`` elsewhere.
+    """
+
+    def __init__(self, in_channels: int, *, implementation: str = "efficient") -> None:
+        super().__init__()
+        if in_channels < 8:
+            raise ConfigError(f"PositionAttention needs at least 8 channels, got {in_channels}")
+        self.in_channels = in_channels
+        self.key_channels = in_channels // 8
+        self.query = nn.Conv2d(in_channels, self.key_channels, 1)
+        self.key = nn.Conv2d(in_channels, self.key_channels, 1)
+        self.value = nn.Conv2d(in_channels, in_channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(()))
+        self.implementation = implementation
+
+    @property
+    def implementation(self) -> str:
+        return self._implementation
+
+    @implementation.setter
+    def implementation(self, value: str) -> None:
+        if value not in PAM_IMPLEMENTATIONS:
+            raise ConfigError(
+                f"unknown PAM implementation {value!r}; use one of {', '.join(PAM_IMPLEMENTATIONS)}"
+            )
+        self._implementation = value
+
+    def _project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        b, c, h, w = x.shape
+        q = self.query(x).flatten(2).transpose(1, 2)  # (B, N, C/8)
+        k = self.key(x).flatten(2)  # (B, C/8, N)
+        v = self.value(x).flatten(2)  # (B, C, N)
+        return q, k, v
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        q, k, v = self._project(x)
+        mode = self._implementation
+        if mode == "efficient":
+            mode = "sdpa" if x.is_cuda else "chunked"
+        if mode == "naive":
+            out = _attend_naive(q, k, v)
+        elif mode == "sdpa":
+            out = _attend_sdpa(q, k, v)
+        else:
+            out = _attend_chunked(q, k, v)
+        out = out.reshape(b, c, h, w)  # (B, C, N) -> (B, C, H, W)
+        return self.gamma * out + x
+
+    def attention_rows(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """Attention weights of the query positions ``indices`` (flat, 0..N-1): (B, len, N).
+
+        Only the requested rows are computed, so this works at any resolution.
+        """
+        q, k, _ = self._project(x)
+        q = q[:, indices]  # (B, L, C/8)
+        energy = torch.bmm(q.float(), k.float())  # (B, L, C/8) @ (B, C/8, N) -> (B, L, N)
+        return torch.softmax(energy, dim=-1)
+
+
+def _attend_naive(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    energy = torch.bmm(q, k)  # (B, N, C/8) @ (B, C/8, N) -> (B, N, N)
+    attention = torch.softmax(energy, dim=-1)  # rows: queries, softmax over keys
+    return torch.bmm(v, attention.transpose(1, 2))  # (B, C, N) @ (B, N, N) -> (B, C, N)
+
+
+def _attend_chunked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    b, n, _ = q.shape
+    c = v.shape[1]
+    block = max(1, min(n, CHUNK_ELEMENTS // max(1, n * b)))
+    if block >= n:
+        return _attend_naive(q, k, v)
+    vt = v.transpose(1, 2)  # (B, N, C)
+    out = v.new_empty(b, n, c)  # (B, N, C): filled one block of queries at a time
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        energy = torch.bmm(q[:, start:stop], k)  # (B, n_q, C/8) @ (B, C/8, N) -> (B, n_q, N)
+        attention = torch.softmax(energy, dim=-1)
+        out[:, start:stop] = torch.bmm(attention, vt)  # (B, n_q, N) @ (B, N, C) -> (B, n_q, C)
+    return out.transpose(1, 2)  # (B, C, N)
+
+
+def _attend_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """SDPA with scale 1.0. The value width (C) is split into heads of the key width (C/8) that share
+    the same query and key, so fused kernels (which need equal head sizes) can run."""
+    b, n, d = q.shape
+    c = v.shape[1]
+    heads = math.ceil(c / d)
+    if heads * d != c:
+        return _attend_chunked(q, k, v)
+    query = q.unsqueeze(1).expand(b, heads, n, d)  # (B, heads, N, d)
+    key = k.transpose(1, 2).unsqueeze(1).expand(b, heads, n, d)  # (B, heads, N, d)
+    value = v.reshape(b, heads, d, n).transpose(2, 3)  # (B, C, N) -> (B, heads, N, d)
+    out = F.scaled_dot_product_attention(
+        query.contiguous(), key.contiguous(), value.contiguous(), scale=1.0
+    )  # (B, heads, N, d)
+    return out.transpose(2, 3).reshape(b, c, n)  # (B, heads, d, N) -> (B, C, N)
+
+
+class ChannelAttention(nn.Module):
+    """Channel attention (CAM): every channel attends to every channel, weighted by dissimilarity.
+
+    The released DANet code (and so every published checkpoint) applies softmax to
+    rowmax(E) - E, which equals softmax(-E): channels that are *less* similar get *more* weight.
+    The paper's formula says softmax(E); we follow the code.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        # Energies are sums over all N positions (1e3-1e4 on real features): keep CAM in fp32
+        # even under bf16/fp16 autocast, where it would lose up to 15% accuracy.
+        with torch.autocast(x.device.type, enabled=False):
+            attention = self.attention(x)  # (B, C, C)
+            flat = x.float().reshape(b, c, h * w)  # (B, C, N)
+            out = torch.bmm(attention, flat).reshape(b, c, h, w)  # (B, C, C) @ (B, C, N)
+        return (self.gamma * out + x).to(x.dtype)
+
+    @staticmethod
+    def attention(x: torch.Tensor) -> torch.Tensor:
+        """The (B, C, C) channel attention matrix of ``x``, computed in fp32."""
+        b, c = x.shape[:2]
+        flat = x.float().reshape(b, c, -1)  # (B, C, N)
+        energy = torch.bmm(flat, flat.transpose(1, 2))  # (B, C, N) @ (B, N, C) -> (B, C, C)
+        energy = energy.amax(dim=-1, keepdim=True) - energy  # rowmax(E) - E
+        return torch.softmax(energy, dim=-1)

@@ -1,0 +1,84 @@
+"""DANet and the dilated-FCN baseline: a ResNet backbone, a head, an optional auxiliary head."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from danet.errors import ConfigError
+from danet.models.backbones import ResNet
+from danet.models.config import ModelConfig
+from danet.models.heads import DANetHead, FCNHead
+
+
+class Segmentor(nn.Module):
+    """Backbone + head; every output is upsampled (bilinear) to the input size.
+
+    ``forward`` returns a dict: ``out`` always; the per-branch logits (``pam``, ``cam`` for DANet) and
+    ``aux`` (when built with ``aux=True``) in training mode or when ``all_outputs=True``.
+    """
+
+    def __init__(self, config: ModelConfig, depth: int) -> None:
+        super().__init__()
+        if config.num_classes < 1:
+            raise ConfigError(f"num_classes must be positive, got {config.num_classes}")
+        self.config = config
+        self.backbone = ResNet(
+            depth,
+            stem=config.stem,
+            output_stride=config.output_stride,
+            multi_grid=config.multi_grid,
+        )
+        self.head = self._make_head(self.backbone.out_channels)
+        self.aux_head = (
+            FCNHead(self.backbone.c3_channels, config.num_classes, dropout=config.dropout)
+            if config.aux
+            else None
+        )
+
+    def _make_head(self, in_channels: int) -> nn.Module:
+        raise TypeError("Segmentor is abstract; use DANet or FCN")  # pragma: no cover
+
+    def _head_outputs(self, c4: torch.Tensor, all_outputs: bool) -> dict[str, torch.Tensor]:
+        return {"out": self.head(c4)}
+
+    def forward(self, x: torch.Tensor, all_outputs: bool = False) -> dict[str, torch.Tensor]:
+        size = x.shape[-2:]
+        extra = self.training or all_outputs
+        c3, c4 = self.backbone(x)
+        logits = self._head_outputs(c4, extra)  # each (B, K, H/OS, W/OS)
+        if extra and self.aux_head is not None:
+            logits["aux"] = self.aux_head(c3)
+        return {name: self.upsample(value, size) for name, value in logits.items()}
+
+    def upsample(self, logits: torch.Tensor, size: torch.Size) -> torch.Tensor:
+        return F.interpolate(
+            logits, size=size, mode="bilinear", align_corners=self.config.align_corners
+        )  # (B, K, H, W)
+
+
+class DANet(Segmentor):
+    """Dual Attention Network (Fu et al., CVPR 2019), exactly as released."""
+
+    def _make_head(self, in_channels: int) -> nn.Module:
+        return DANetHead(
+            in_channels,
+            self.config.num_classes,
+            dropout=self.config.dropout,
+            pam_implementation=self.config.pam_implementation,
+        )
+
+    def _head_outputs(self, c4: torch.Tensor, all_outputs: bool) -> dict[str, torch.Tensor]:
+        return self.head(c4, branches=all_outputs)
+
+    def set_pam_implementation(self, implementation: str) -> None:
+        """Switch how position attention is computed (same numbers, different memory/speed)."""
+        self.head.pam.implementation = implementation
+
+
+class FCN(Segmentor):
+    """The dilated-FCN baseline of the paper's ablation (same backbone, no attention)."""
+
+    def _make_head(self, in_channels: int) -> nn.Module:
+        return FCNHead(in_channels, self.config.num_classes, dropout=self.config.dropout)
