@@ -1,0 +1,65 @@
+"""The PyTorch backend: danet checkpoints (and the official/mmseg formats via `load_model`)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch import nn
+
+from danet.backends.base import ModelMeta
+from danet.devices import Precision, resolve_device, resolve_precision
+
+
+def meta_from_model(model: nn.Module) -> ModelMeta:
+    """Build `ModelMeta` from a model's config and its attached ``dataset_meta`` dict."""
+    config = model.config
+    dataset = getattr(model, "dataset_meta", None) or {}
+    return ModelMeta(
+        model_name=config.name,
+        num_classes=config.num_classes,
+        class_names=tuple(dataset.get("class_names") or ()),
+        palette=tuple(tuple(int(v) for v in c) for c in dataset.get("palette") or ()),
+        ignore_index=int(dataset.get("ignore_index", 255)),
+        dataset=str(dataset.get("name") or ""),
+        align_corners=config.align_corners,
+    )
+
+
+class TorchBackend:
+    """Runs a `Segmentor` on a device with a precision, under `inference_mode`."""
+
+    name = "torch"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        device: str | torch.device = "auto",
+        precision: str = "fp32",
+        channels_last: bool = False,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.precision: Precision = resolve_precision(precision, self.device)
+        self.channels_last = channels_last
+        memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.eval().to(self.device, memory_format=memory_format)
+        self.meta = meta_from_model(model)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], **options: Any) -> TorchBackend:
+        from danet.checkpoints import load_model
+
+        trust = bool(options.pop("trust", False))
+        overrides = options.pop("overrides", None) or {}
+        return cls(load_model(path, trust=trust, **overrides), **options)
+
+    @torch.inference_mode()
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        batch = batch.to(self.device, non_blocking=True)
+        if self.channels_last:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        with self.precision.context():
+            logits = self.model(batch)["out"]
+        return logits.float()
