@@ -1,0 +1,202 @@
+"""Evaluate a logits function on a labelled dataset split: full-resolution images, one confusion matrix.
+
+Every image is scored at its original size through `danet.inference.predict_probs` (so whole, slide,
+multi-scale and flip all work the same way here as in predict), and the predictions are counted into
+one `SegmentationMetric` on the forward's device. With `distributed=True` each process takes every
+`world_size`-th image and the matrices are summed over processes at the end.
+
+Metric convention: the standard one (see `danet.metrics`): ignore label 255, IoU over the whole split,
+classes absent from both prediction and ground truth left out of the mean.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from danet.errors import ConfigError, DatasetError
+from danet.inference import InferenceConfig, LogitsFn, predict_probs
+from danet.metrics import SegmentationMetric
+from danet.reporting import NullReporter, Reporter
+
+METRIC_CONVENTION = (
+    "standard (mmseg/torchmetrics/Cityscapes): one confusion matrix over the split, label 255 ignored, "
+    "IoU = TP / (TP + FP + FN), classes absent from both ground truth and prediction are NaN and left "
+    "out of the mean"
+)
+_PREFETCH = 2  # images decoded ahead of the one being evaluated
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Scores of one evaluation run, the confusion matrix behind them, and how they were obtained."""
+
+    metrics: dict[str, Any]
+    confusion: np.ndarray  # (K, K) int64, rows = ground truth, cols = prediction
+    num_images: int
+    settings: dict[str, Any]
+
+    @property
+    def miou(self) -> float:
+        return float(self.metrics["miou"])
+
+    def to_json(self, class_names: Sequence[str]) -> dict[str, Any]:
+        """A JSON-ready dict: scores (NaN -> null), per-class scores by name, the matrix as lists."""
+        names = [str(n) for n in class_names]
+        if len(names) != self.confusion.shape[0]:
+            raise ConfigError(f"{len(names)} class names given for {self.confusion.shape[0]} classes")
+        return {
+            "miou": _finite(self.metrics["miou"]),
+            "pixel_acc": _finite(self.metrics["pixel_acc"]),
+            "mean_acc": _finite(self.metrics["mean_acc"]),
+            "fw_iou": _finite(self.metrics["fw_iou"]),
+            "per_class_iou": {
+                n: _finite(v) for n, v in zip(names, self.metrics["per_class_iou"], strict=True)
+            },
+            "per_class_acc": {
+                n: _finite(v) for n, v in zip(names, self.metrics["per_class_acc"], strict=True)
+            },
+            "class_names": names,
+            "confusion": self.confusion.astype(np.int64).tolist(),
+            "num_images": self.num_images,
+            "settings": dict(self.settings),
+            "metric_convention": METRIC_CONVENTION,
+        }
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def inference_settings(config: InferenceConfig) -> dict[str, Any]:
+    """The inference options as plain JSON values (tuples become lists, `extras` dropped)."""
+    settings = asdict(config)
+    settings.pop("extras", None)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+
+
+def shard_indices(total: int, rank: int, world_size: int) -> list[int]:
+    """The images process `rank` of `world_size` evaluates: every `world_size`-th one from `rank`.
+
+    Together the shards cover 0..total-1 exactly once; interleaving keeps the shards balanced when
+    image sizes change along the split.
+    """
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ConfigError(f"rank {rank} is not within a world of {world_size} processes")
+    return list(range(rank, max(0, total), world_size))
+
+
+def _rank_and_world(distributed: bool) -> tuple[int, int]:
+    dist = torch.distributed
+    if distributed and dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def forward_device(forward: Callable[..., Any]) -> torch.device:
+    """Where `forward` computes: the `.device` of the object a bound method belongs to, else the CPU."""
+    owner = getattr(forward, "__self__", None)
+    device = getattr(owner, "device", None)
+    return torch.device(device) if device is not None else torch.device("cpu")
+
+
+def image_to_batch(
+    image: Any, device: torch.device, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
+    """A normalised (1, 3, H, W) float batch on `device` from an H x W x 3 uint8 RGB array.
+
+    A float tensor shaped (3, H, W) is taken as already normalised (a dataset with an eval transform).
+    """
+    if isinstance(image, torch.Tensor) and image.is_floating_point():
+        if image.ndim != 3 or image.shape[0] != 3:
+            raise DatasetError(f"expected a normalised (3, H, W) image tensor, got {tuple(image.shape)}")
+        return image.unsqueeze(0).to(device)
+    array = np.ascontiguousarray(image)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise DatasetError(f"expected an H x W x 3 uint8 RGB image, got {array.dtype} {array.shape}")
+    pixels = torch.from_numpy(array).to(device).permute(2, 0, 1).float()  # (3, H, W), 0..255
+    mean_t = torch.tensor(mean, device=device).view(3, 1, 1) * 255.0
+    std_t = torch.tensor(std, device=device).view(3, 1, 1) * 255.0
+    return ((pixels - mean_t) / std_t).unsqueeze(0)  # (1, 3, H, W)
+
+
+def _prefetched(dataset: Any, indices: list[int]) -> Iterator[dict[str, Any]]:
+    """Samples in order, decoded by background threads a couple of images ahead."""
+    with ThreadPoolExecutor(max_workers=_PREFETCH, thread_name_prefix="danet-eval-io") as pool:
+        pending: list[Future[dict[str, Any]]] = []
+        position = 0
+        while position < len(indices) or pending:
+            while position < len(indices) and len(pending) <= _PREFETCH:
+                pending.append(pool.submit(dataset.__getitem__, indices[position]))
+                position += 1
+            yield pending.pop(0).result()
+
+
+def _mask_tensor(sample: dict[str, Any], device: torch.device) -> torch.Tensor:
+    mask = sample.get("mask")
+    if mask is None:
+        name = sample.get("image_path") or sample.get("name") or "a sample"
+        raise DatasetError(f"{name} has no label mask; evaluate needs a labelled split (for example val)")
+    target = mask if isinstance(mask, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(mask))
+    return target.to(device).unsqueeze(0)  # (1, H, W)
+
+
+def evaluate_dataset(
+    forward: LogitsFn,
+    dataset: Any,
+    *,
+    num_classes: int,
+    inference: InferenceConfig,
+    reporter: Reporter | None = None,
+    ignore_index: int = 255,
+    distributed: bool = False,
+    limit: int | None = None,
+    device: str | torch.device | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> EvaluationResult:
+    """Score `forward` on every image of `dataset` (the first `limit` ones if given) at full size.
+
+    `forward` maps a normalised (B, 3, h, w) batch to logits (B, K, h, w); a model must already be in
+    eval mode. Images are normalised with `mean`/`std` (default ImageNet) on `device` (default: the
+    `.device` of the backend whose `forward` this is, else the CPU). `dataset[i]` must give a dict with
+    `image` (H x W x 3 uint8 RGB, or an already normalised (3, H, W) float tensor) and `mask` (H x W).
+    Every process must call this when `distributed` is set; all get the same result.
+    """
+    from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD
+
+    reporter = reporter or NullReporter()
+    run_device = torch.device(device) if device is not None else forward_device(forward)
+    total = len(dataset) if limit is None else max(0, min(int(limit), len(dataset)))
+    rank, world = _rank_and_world(distributed)
+    indices = shard_indices(total, rank, world)
+    metric = SegmentationMetric(num_classes, ignore_index=ignore_index)
+    mean, std = mean or IMAGENET_MEAN, std or IMAGENET_STD
+    with torch.inference_mode(), reporter.progress("evaluating", total=len(indices)) as task:
+        for count, sample in enumerate(_prefetched(dataset, indices), start=1):
+            batch = image_to_batch(sample["image"], run_device, mean, std)
+            probs = predict_probs(batch, forward, inference)  # (1, K, H, W)
+            if probs.shape[1] != num_classes:
+                raise ConfigError(
+                    f"the model predicts {probs.shape[1]} classes but the dataset has {num_classes}"
+                )
+            target = _mask_tensor(sample, probs.device)
+            metric.update(probs.argmax(dim=1), target)
+            fields = {"miou": metric.compute()["miou"]} if count % 10 == 0 or count == len(indices) else {}
+            task.advance(1, **fields)
+    if distributed:
+        metric.all_reduce()
+    confusion = metric.confusion_matrix.detach().cpu().numpy().astype(np.int64)
+    return EvaluationResult(
+        metrics=metric.compute(),
+        confusion=confusion,
+        num_images=total,
+        settings=inference_settings(inference),
+    )
