@@ -50,7 +50,14 @@ def _load_torch(path: str | os.PathLike[str], **options: Any) -> Backend:
     return TorchBackend.from_file(path, **options)
 
 
+def _load_onnxruntime(path: str | os.PathLike[str], **options: Any) -> Backend:
+    from danet.backends.onnx_backend import load_onnxruntime
+
+    return load_onnxruntime(path, **options)
+
+
 register_backend("torch", _load_torch, (".pt", ".pth", ".tar"))
+register_backend("onnxruntime", _load_onnxruntime, (".onnx",))
 
 __all__ = [
     "IMAGENET_MEAN",

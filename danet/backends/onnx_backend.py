@@ -1,0 +1,145 @@
+"""The ONNX Runtime backend: runs a `danet export --format onnx` file without PyTorch models.
+
+The file carries its own metadata (class names, palette, mean/std, model name) in ONNX
+``metadata_props`` under ``danet.*`` keys, so nothing else is needed to predict with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD, ModelMeta
+from danet.errors import BackendError, DeviceError
+
+INSTALL_HINT = "install it with: pip install 'danet[onnx]'"
+_PROVIDERS = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+    "openvino": ["OpenVINOExecutionProvider", "CPUExecutionProvider"],
+    "coreml": ["CoreMLExecutionProvider", "CPUExecutionProvider"],
+    "mps": ["CoreMLExecutionProvider", "CPUExecutionProvider"],
+}
+
+
+def import_onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise BackendError(f"the onnxruntime backend needs the onnxruntime package; {INSTALL_HINT}") from None
+    return onnxruntime
+
+
+def choose_providers(device: str, available: list[str]) -> list[str]:
+    """Execution providers for `device` (auto, cpu, cuda[:N], tensorrt, openvino, coreml, mps)."""
+    device = (device or "auto").lower()
+    if device == "auto":
+        preferred = [p for p in ("CUDAExecutionProvider", "CoreMLExecutionProvider") if p in available]
+        return preferred + ["CPUExecutionProvider"]
+    kind = device.split(":", 1)[0]
+    if kind not in _PROVIDERS:
+        raise DeviceError(
+            f"unknown device {device!r} for onnxruntime; use one of auto, {', '.join(_PROVIDERS)}"
+        )
+    wanted = _PROVIDERS[kind]
+    if wanted[0] not in available:
+        raise DeviceError(
+            f"device {device!r} needs onnxruntime's {wanted[0]}, but the installed onnxruntime only has "
+            f"{', '.join(available)}"
+        )
+    return [p for p in wanted if p in available]
+
+
+def _provider_options(providers: list[str], device: str) -> list[dict[str, str]]:
+    index = device.split(":", 1)[1] if ":" in device else "0"
+    return [{"device_id": index} if p == "CUDAExecutionProvider" else {} for p in providers]
+
+
+def meta_from_props(props: dict[str, str], path: Path, num_classes: int | None) -> ModelMeta:
+    """Read the ``danet.*`` metadata; a file without it gets generic names and ImageNet mean/std."""
+
+    def load(key: str, default: Any) -> Any:
+        text = props.get(f"danet.{key}")
+        if text is None:
+            return default
+        try:
+            return json.loads(text)
+        except ValueError:
+            return {"True": True, "False": False}.get(text, text)
+
+    classes = load("num_classes", num_classes)
+    if classes is None:
+        raise BackendError(
+            f"{path} carries no danet metadata and its output has no fixed class dimension; "
+            "re-export it with `danet export`"
+        )
+    return ModelMeta(
+        model_name=str(props.get("danet.model_name", path.stem)),
+        num_classes=int(classes),
+        class_names=tuple(load("class_names", [])),
+        palette=tuple(tuple(int(v) for v in c) for c in load("palette", [])),
+        ignore_index=int(load("ignore_index", 255)),
+        dataset=str(props.get("danet.dataset", "")),
+        mean=tuple(load("mean", list(IMAGENET_MEAN))),
+        std=tuple(load("std", list(IMAGENET_STD))),
+        align_corners=bool(load("align_corners", True)),
+        extra={"has_danet_metadata": "danet.num_classes" in props},
+    )
+
+
+class OnnxRuntimeBackend:
+    """An ONNX Runtime session behind the `Backend` interface (torch tensors in, torch tensors out)."""
+
+    name = "onnxruntime"
+
+    def __init__(self, path: str | os.PathLike[str], *, device: str = "auto", threads: int | None = None):
+        ort = import_onnxruntime()
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise BackendError(f"ONNX file {self.path} does not exist")
+        device = str(device or "auto")
+        self.providers = choose_providers(device, ort.get_available_providers())
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path),
+                sess_options=options,
+                providers=self.providers,
+                provider_options=_provider_options(self.providers, device),
+            )
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise BackendError(f"onnxruntime could not load {self.path}: {error}") from None
+        self.input_name = self.session.get_inputs()[0].name
+        output = self.session.get_outputs()[0]
+        classes = output.shape[1] if len(output.shape) == 4 and isinstance(output.shape[1], int) else None
+        props = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.meta = meta_from_props(props, self.path, classes)
+        used = self.session.get_providers()[0]
+        self.device = torch.device(
+            "cuda" if used in ("CUDAExecutionProvider", "TensorrtExecutionProvider") else "cpu"
+        )
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        array = np.ascontiguousarray(batch.detach().cpu().numpy(), dtype=np.float32)
+        (logits,) = self.session.run(None, {self.input_name: array})[:1]
+        return torch.from_numpy(logits)
+
+
+def load_onnxruntime(path: str | os.PathLike[str], **options: Any) -> OnnxRuntimeBackend:
+    """Loader for the backend registry; torch-only options (precision, trust, ...) are rejected clearly."""
+    precision = options.pop("precision", None)
+    if precision not in (None, "fp32", "auto"):
+        raise BackendError("the onnxruntime backend runs the precision stored in the file; drop --precision")
+    for ignored in ("trust", "overrides", "channels_last"):
+        options.pop(ignored, None)
+    return OnnxRuntimeBackend(
+        path, device=str(options.pop("device", "auto")), threads=options.pop("threads", None)
+    )
