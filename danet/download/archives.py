@@ -1,0 +1,176 @@
+"""Safe extraction of zip and tar archives.
+
+Every member is checked before anything is written: absolute names, `..` components, links that
+point outside the target and device files are refused, naming the member. Extraction goes into a
+hidden staging folder inside the target and is then moved into place, so an interrupted extraction
+leaves no half-written tree behind the completion marker and is simply redone.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import shutil
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from danet.download.http import write_error
+from danet.errors import DownloadError
+from danet.reporting import NullReporter, Reporter
+
+
+def archive_kind(path: Path) -> str:
+    """'zip', 'tar' or 'tgz' from the file name."""
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return "zip"
+    if name.endswith((".tgz", ".tar.gz")):
+        return "tgz"
+    if name.endswith(".tar"):
+        return "tar"
+    raise DownloadError(f"{path.name} is not a .zip, .tar or .tgz archive")
+
+
+def _unsafe_name(name: str) -> str | None:
+    """Why a member name must not be extracted, or None when it is fine."""
+    normal = name.replace("\\", "/")
+    if normal.startswith("/") or re.match(r"^[A-Za-z]:", normal):
+        return "has an absolute path"
+    if ".." in normal.split("/"):
+        return "has a '..' component"
+    return None
+
+
+def _unsafe_link(member: str, target: str, hard: bool) -> str | None:
+    """Why a link `member -> target` escapes the extraction folder, or None."""
+    normal = target.replace("\\", "/")
+    if normal.startswith("/") or re.match(r"^[A-Za-z]:", normal):
+        return f"links to the absolute path {target!r}"
+    # symlinks resolve from the member's folder, hard links from the archive root
+    base = "" if hard else posixpath.dirname(member.replace("\\", "/"))
+    resolved = posixpath.normpath(posixpath.join(base, normal))
+    if resolved == ".." or resolved.startswith("../"):
+        return f"links to {target!r}, outside the extraction folder"
+    return None
+
+
+def _zip_members(archive: zipfile.ZipFile) -> Iterator[tuple[str, str | None]]:
+    for info in archive.infolist():
+        mode = info.external_attr >> 16
+        why = _unsafe_name(info.filename)
+        if why is None and stat.S_ISLNK(mode):
+            why = _unsafe_link(info.filename, archive.read(info).decode("utf-8", "replace"), False)
+        yield info.filename, why
+
+
+def _tar_members(archive: tarfile.TarFile) -> Iterator[tuple[str, str | None]]:
+    for member in archive.getmembers():
+        why = _unsafe_name(member.name)
+        if why is None and (member.issym() or member.islnk()):
+            why = _unsafe_link(member.name, member.linkname, member.islnk())
+        if why is None and (member.ischr() or member.isblk() or member.isfifo()):
+            why = "is a device or pipe"
+        yield member.name, why
+
+
+def check_members(path: Path, members: Iterable[tuple[str, str | None]]) -> int:
+    """Raise for the first unsafe member; return how many members there are."""
+    count = 0
+    for name, why in members:
+        if why is not None:
+            raise DownloadError(
+                f"refusing to extract {path.name}: member {name!r} {why}; nothing was extracted"
+            )
+        count += 1
+    return count
+
+
+def _open(path: Path) -> zipfile.ZipFile | tarfile.TarFile:
+    try:
+        if archive_kind(path) == "zip":
+            return zipfile.ZipFile(path)
+        return tarfile.open(path, "r:*")
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+        raise DownloadError(
+            f"{path} is not a readable archive ({error}); delete it or use --force to download it again"
+        ) from None
+
+
+def _counted(items: Iterable, task: object) -> Iterator:
+    for item in items:
+        yield item
+        task.advance(1)  # type: ignore[attr-defined]
+
+
+def _extract_all(handle: zipfile.ZipFile | tarfile.TarFile, staging: Path, task: object) -> None:
+    if isinstance(handle, zipfile.ZipFile):
+        handle.extractall(staging, members=_counted(handle.infolist(), task))
+    elif hasattr(tarfile, "data_filter"):  # a second line of defence where Python has it
+        handle.extractall(staging, members=_counted(handle.getmembers(), task), filter="data")
+    else:  # pragma: no cover - Python without extraction filters; members were checked above
+        handle.extractall(staging, members=_counted(handle.getmembers(), task))
+
+
+def _merge_into(source: Path, target: Path) -> None:
+    """Move the contents of `source` into `target`, replacing files and merging folders."""
+    target.mkdir(parents=True, exist_ok=True)
+    for child in source.iterdir():
+        dest = target / child.name
+        if child.is_dir() and not child.is_symlink() and dest.is_dir() and not dest.is_symlink():
+            _merge_into(child, dest)
+            continue
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)
+        elif dest.exists() or dest.is_symlink():
+            dest.unlink()
+        os.replace(child, dest)
+
+
+def staging_dir(target: Path, archive: Path) -> Path:
+    return target / f".extracting-{archive.name}"
+
+
+def extract(path: Path, target: Path, *, reporter: Reporter | None = None) -> None:
+    """Safely extract the archive `path` into the folder `target` (merging with what is there)."""
+    reporter = reporter or NullReporter()
+    staging = staging_dir(target, path)
+    with _open(path) as handle:
+        if isinstance(handle, zipfile.ZipFile):
+            count = check_members(path, _zip_members(handle))
+        else:
+            count = check_members(path, _tar_members(handle))
+        try:
+            if staging.exists():  # left by an interrupted extraction
+                shutil.rmtree(staging)
+            staging.mkdir(parents=True)
+            with reporter.progress(f"extracting {path.name}", count) as task:
+                _extract_all(handle, staging, task)
+            _merge_into(staging, target)
+        except OSError as error:
+            raise write_error(target, error) from None
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+            raise DownloadError(f"{path} is damaged ({error}); use --force to download it again") from None
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def extract_member(path: Path, member: str, dest: Path) -> Path:
+    """Copy one member of a zip to `dest` (checked like `extract`); return `dest`."""
+    with _open(path) as handle:
+        if not isinstance(handle, zipfile.ZipFile):
+            raise DownloadError(f"{path.name}: only zip members can be taken out one by one")
+        names = dict(_zip_members(handle))
+        if member not in names:
+            found = ", ".join(sorted(names)[:5])
+            raise DownloadError(f"{path.name} does not contain {member!r} (it has: {found})")
+        check_members(path, [(member, names[member])])
+        try:
+            with handle.open(member) as src, dest.open("wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        except OSError as error:
+            dest.unlink(missing_ok=True)
+            raise write_error(dest, error) from None
+    return dest
