@@ -1,5 +1,7 @@
 """danet checkpoints: atomic saving, safe loading (`weights_only=True`), and `load_model`.
 
+`load_model` also reads official DANet and mmsegmentation files (see `danet.interop`).
+
 A danet checkpoint is a dict::
 
     {"format": "danet", "version": 1,
@@ -13,8 +15,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,21 +74,40 @@ def read_checkpoint(path: str | os.PathLike[str], *, trust: bool = False) -> Any
         return torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as error:
         raise CheckpointError(
-            f"{path} contains objects other than tensors and plain containers, which could run "
-            f"arbitrary code when loaded; refusing it. If you trust the file, pass --trust "
-            f"(detail: {str(error).splitlines()[0]})"
+            f"{path} contains objects other than tensors and plain containers{_unsafe_detail(error)}, "
+            f"which could run arbitrary code when loaded; refusing it. If you trust the file, pass "
+            f"--trust (trust=True)"
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {error}") from None
 
 
-def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str) -> None:
-    """Load every tensor by name; any missing, unexpected or mis-shaped key raises, naming the keys."""
+def _unsafe_detail(error: Exception) -> str:
+    """The offending class from torch's long weights-only message, e.g. `` (argparse.Namespace)``."""
+    text = str(error)
+    match = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if match:
+        return f" ({match.group(1)})"
+    return f" ({text.splitlines()[0][:200]})" if text else ""
+
+
+def load_state_dict_strict(
+    model: nn.Module,
+    state_dict: Mapping[str, torch.Tensor],
+    source: str,
+    *,
+    display: Callable[[str], str] | None = None,
+) -> None:
+    """Load every tensor by name; any missing, unexpected or mis-shaped key raises, naming the keys.
+
+    `display` turns a danet key into the name shown in errors (the key as the file spells it).
+    """
+    show = display or (lambda key: key)
     own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
+    missing = [show(k) for k in own if k not in state_dict]
+    unexpected = [show(k) for k in state_dict if k not in own]
     wrong = [
-        f"{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}"
+        f"{show(k)} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}"
         for k in state_dict
         if k in own and tuple(state_dict[k].shape) != tuple(own[k].shape)
     ]
@@ -121,15 +143,51 @@ def model_from_danet_checkpoint(checkpoint: Mapping[str, Any], source: str, **ov
     return model
 
 
-def load_model(path: str | os.PathLike[str], *, trust: bool = False, **overrides: Any) -> nn.Module:
-    """A ready model (eval mode, CPU) from a danet checkpoint file.
+def resolve_checkpoint(spec: str | os.PathLike[str]) -> Path:
+    """A checkpoint file path, or the cached file of a registered weight name (``danet download``)."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    if not path.exists() and _is_weight_name(str(spec)):
+        from danet.download import weights_path
 
-    ``overrides`` replace stored model options that do not change the weights (``align_corners``,
-    ``pam_implementation``). The dataset metadata is attached as ``model.dataset_meta`` (a dict or None).
+        return weights_path(str(spec))  # raises, naming the download command, when not cached
+    raise CheckpointError(f"checkpoint {path} does not exist")
+
+
+def _is_weight_name(name: str) -> bool:
+    from danet.download import get_source
+    from danet.errors import UnknownNameError
+
+    try:
+        get_source(name, "weights")
+    except UnknownNameError:
+        return False
+    return True
+
+
+def load_model(
+    path: str | os.PathLike[str],
+    *,
+    trust: bool = False,
+    dataset: str | None = None,
+    **overrides: Any,
+) -> nn.Module:
+    """A ready model (eval mode, CPU) from a danet, official DANet or mmsegmentation checkpoint.
+
+    `path` is a file or a registered weight name (e.g. ``danet101_official``) already downloaded.
+    The layout is detected and the architecture read from the weights (`danet.interop`).
+    ``overrides`` set model options the weights do not decide (``align_corners``, ``multi_grid``,
+    ``pam_implementation`` ...). The dataset metadata (the file's own, else that of the `dataset`
+    name, else None) is attached as ``model.dataset_meta``.
     """
-    checkpoint = read_checkpoint(path, trust=trust)
-    if not is_danet_checkpoint(checkpoint):
-        raise CheckpointError(f"{path} is not a danet checkpoint (no 'format': 'danet' entry)")
-    model = model_from_danet_checkpoint(checkpoint, str(path), **overrides)
-    model.dataset_meta = checkpoint.get("dataset")
+    from danet.interop import convert_to_danet, detect_format
+
+    file = resolve_checkpoint(path)
+    checkpoint = read_checkpoint(file, trust=trust)
+    fmt = detect_format(checkpoint, str(file))
+    model, meta = convert_to_danet(
+        checkpoint, fmt, source=str(file), filename=file.name, dataset=dataset, overrides=overrides
+    )
+    model.dataset_meta = meta
     return model.eval()
