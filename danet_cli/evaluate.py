@@ -1,11 +1,241 @@
-"""`danet evaluate`: Evaluate a checkpoint (mIoU)."""
+"""`danet evaluate` (alias `eval`): mIoU of a checkpoint on a labelled split, per class and overall."""
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
-from danet_cli._pending import register_pending
+from danet.errors import CheckpointError, ConfigError
+
+if TYPE_CHECKING:
+    from danet.evaluation import EvaluationResult
+    from danet.inference import InferenceConfig
+
+_HELP = "Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labelled split."
+_PROTOCOLS = ("official",)
+
+
+def parse_pair(text: str, flag: str) -> tuple[int, int]:
+    """`768` -> (768, 768); `512,1024` or `512x1024` -> (height, width)."""
+    parts = text.lower().replace("x", ",").split(",")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or min(values) < 1:
+        raise ConfigError(f"{flag} takes one positive size or HEIGHT,WIDTH, got {text!r}")
+    return values[0], values[1]
+
+
+def parse_scales(text: str) -> tuple[float, ...]:
+    """`0.75,1,1.25` -> (0.75, 1.0, 1.25)."""
+    try:
+        scales = tuple(float(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        scales = ()
+    if not scales or any(not math.isfinite(s) or s <= 0 for s in scales):
+        raise ConfigError(f"--scales takes positive numbers separated by commas, got {text!r}")
+    return scales
+
+
+def build_inference(
+    *,
+    protocol: str | None,
+    mode: str | None,
+    crop_size: str | None,
+    stride: str | None,
+    flip: bool,
+    multi_scale: bool,
+    scales: str | None,
+    batch_size: int,
+    align_corners: bool,
+) -> InferenceConfig:
+    """The inference settings the flags ask for (the protocol fixes mode, crop, stride and flip)."""
+    from dataclasses import replace
+
+    from danet.inference import MULTI_SCALES, InferenceConfig, official_protocol
+
+    chosen_scales = parse_scales(scales) if scales else MULTI_SCALES if multi_scale else (1.0,)
+    if protocol is not None:
+        if protocol not in _PROTOCOLS:
+            raise ConfigError(f"unknown protocol {protocol!r}; valid: {', '.join(_PROTOCOLS)}")
+        if mode or crop_size or stride:
+            raise ConfigError("--protocol official fixes --mode, --crop-size and --stride; drop them")
+        base = official_protocol()
+        return replace(base, scales=chosen_scales, batch_size=batch_size, align_corners=align_corners)
+    if mode == "whole" and (crop_size or stride):
+        raise ConfigError("--crop-size and --stride set sliding windows; use them with --mode slide")
+    crop = parse_pair(crop_size, "--crop-size") if crop_size else (768, 768)
+    step = parse_pair(stride, "--stride") if stride else (max(1, crop[0] * 2 // 3), max(1, crop[1] * 2 // 3))
+    return InferenceConfig(
+        mode=mode or ("slide" if crop_size or stride else "whole"),
+        crop_size=crop,
+        stride=step,
+        scales=chosen_scales,
+        flip=flip,
+        batch_size=batch_size,
+        align_corners=align_corners,
+    )
+
+
+def open_dataset(meta: Any, config: dict[str, Any], *, name: str | None, root: str | None, split: str) -> Any:
+    """The split to score: flags first, then the checkpoint's training config, then its metadata."""
+    from danet.datasets import get_dataset
+
+    trained_on = config.get("dataset") or meta.dataset or None
+    dataset_name = name or trained_on
+    if not dataset_name:
+        raise ConfigError("the checkpoint does not say which dataset it was trained on; pass --dataset NAME")
+    if root is None and dataset_name == config.get("dataset"):
+        root = config.get("data_root")
+    options = config.get("dataset_options") if dataset_name == config.get("dataset") else None
+    return get_dataset(dataset_name, root=root, split=split, **(options or {}))
+
+
+def check_classes(checkpoint: Path, meta: Any, dataset: Any) -> None:
+    if meta.num_classes != dataset.info.num_classes:
+        raise CheckpointError(
+            f"{checkpoint} predicts {meta.num_classes} classes but dataset {dataset.info.name} "
+            f"({dataset.root}) has {dataset.info.num_classes}; evaluate it on the dataset it was trained for"
+        )
+
+
+def report(result: EvaluationResult, class_names: list[str], reporter: Any) -> None:
+    """The per-class table with a mean row, then the overall scores and the metric convention."""
+    from danet.evaluation import METRIC_CONVENTION
+
+    metrics = result.metrics
+    rows: list[list[Any]] = [
+        [name, iou, acc]
+        for name, iou, acc in zip(
+            class_names, metrics["per_class_iou"], metrics["per_class_acc"], strict=True
+        )
+    ]
+    rows.append(["mean", metrics["miou"], metrics["mean_acc"]])
+    reporter.table(f"Per-class scores ({result.num_images} images)", ["class", "IoU", "accuracy"], rows)
+    reporter.info(
+        f"mIoU {_pct(metrics['miou'])}  pixel acc {_pct(metrics['pixel_acc'])}  "
+        f"mean acc {_pct(metrics['mean_acc'])}  fwIoU {_pct(metrics['fw_iou'])}"
+    )
+    reporter.info(f"metric: {METRIC_CONVENTION} ('-' in the table)")
+
+
+def _pct(value: float) -> str:
+    return "-" if math.isnan(value) else f"{100 * value:.2f}%"
+
+
+def describe(settings: dict[str, Any]) -> str:
+    text = settings["mode"]
+    if settings["mode"] == "slide":
+        text += f" crop {settings['crop_size']} stride {settings['stride']}"
+    if len(settings["scales"]) > 1 or settings["scales"][0] != 1.0:
+        text += f", scales {settings['scales']}"
+    return text + (", flip" if settings["flip"] else "")
+
+
+def evaluate(
+    checkpoint: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[CHECKPOINT|RUN_DIR]",
+            help="Checkpoint file or `danet train` run folder (default: newest run's best).",
+            show_default=False,
+        ),
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the checkpoint's).")] = None,
+    data_root: Annotated[str | None, typer.Option(help="Dataset folder (default: the checkpoint's).")] = None,
+    split: Annotated[str, typer.Option(help="Labelled split to score.")] = "val",
+    protocol: Annotated[
+        str | None,
+        typer.Option(help="'official': slide 768, stride 512, flip (the official single-scale protocol)."),
+    ] = None,
+    mode: Annotated[str | None, typer.Option(help="whole (one pass per image) or slide (windows).")] = None,
+    crop_size: Annotated[
+        str | None, typer.Option(help="Slide window: SIZE or H,W (default 768; implies --mode slide).")
+    ] = None,
+    stride: Annotated[str | None, typer.Option(help="Slide step: SIZE or H,W (default 2/3 crop).")] = None,
+    flip: Annotated[
+        bool, typer.Option("--flip", help="Also average the horizontally flipped image.")
+    ] = False,
+    multi_scale: Annotated[
+        bool, typer.Option("--multi-scale", help="Average scales 0.5-1.75 (step 0.25).")
+    ] = False,
+    scales: Annotated[str | None, typer.Option(help="Scales to average, e.g. 0.75,1,1.25.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Images or windows per forward pass.")] = 4,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")] = "auto",
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images (quick checks).")] = None,
+    backend: Annotated[str | None, typer.Option(help="Inference backend (default: from the file).")] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Allow checkpoints that need full unpickling.")
+    ] = False,
+    json_path: Annotated[
+        Path | None,
+        typer.Option("--json", help="Also write the scores, per-class table and confusion matrix here."),
+    ] = None,
+) -> None:
+    """Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labelled split."""
+    from danet.backends import load_backend
+    from danet.evaluation import evaluate_dataset
+    from danet.fileio import atomic_write_text
+    from danet_cli._console import RichReporter
+    from danet_cli._runs import resolve_checkpoint, training_config
+
+    reporter = RichReporter()
+    path = resolve_checkpoint(checkpoint)
+    model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust)
+    config = training_config(path) or dict(model.meta.extra.get("config") or {})
+    data = open_dataset(model.meta, config, name=dataset, root=data_root, split=split)
+    check_classes(path, model.meta, data)
+    inference = build_inference(
+        protocol=protocol,
+        mode=mode,
+        crop_size=crop_size,
+        stride=stride,
+        flip=flip,
+        multi_scale=multi_scale,
+        scales=scales,
+        batch_size=batch_size,
+        align_corners=model.meta.align_corners,
+    )
+    count = len(data) if limit is None else min(limit, len(data))
+    reporter.info(
+        f"evaluating {path} on {data.info.name} {split} ({count} images, {data.root}) "
+        f"on {model.device}: {describe(_settings(inference))}"
+    )
+    result = evaluate_dataset(
+        model.forward,
+        data,
+        num_classes=data.info.num_classes,
+        inference=inference,
+        reporter=reporter,
+        ignore_index=data.info.ignore_index,
+        limit=limit,
+        device=model.device,
+        mean=model.meta.mean,
+        std=model.meta.std,
+    )
+    names = list(data.info.class_names)
+    report(result, names, reporter)
+    if json_path is not None:
+        payload = {**result.to_json(names), "checkpoint": str(path), "dataset": data.info.name}
+        payload.update(split=split, data_root=str(data.root), backend=model.name)
+        atomic_write_text(json_path, json.dumps(payload, indent=2) + "\n")
+        reporter.info(f"wrote {json_path}")
+
+
+def _settings(inference: InferenceConfig) -> dict[str, Any]:
+    from danet.evaluation import inference_settings
+
+    return inference_settings(inference)
 
 
 def register(app: typer.Typer) -> None:
-    register_pending(app, "evaluate", "Evaluate a checkpoint (mIoU)")
+    app.command("evaluate", help=_HELP)(evaluate)
+    app.command("eval", help=_HELP, hidden=True)(evaluate)
