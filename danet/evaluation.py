@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from danet.errors import ConfigError, DatasetError
-from danet.inference import InferenceConfig, LogitsFn, predict_probs
+from danet.inference import InferenceConfig, LogitsFn, predict_probs, resize
 from danet.metrics import SegmentationMetric
 from danet.reporting import NullReporter, Reporter
 
@@ -107,34 +107,44 @@ def forward_device(forward: Callable[..., Any]) -> torch.device:
     return torch.device(device) if device is not None else torch.device("cpu")
 
 
-def image_to_batch(
-    image: Any, device: torch.device, mean: Sequence[float], std: Sequence[float]
-) -> torch.Tensor:
-    """A normalised (1, 3, H, W) float batch on `device` from an H x W x 3 uint8 RGB array.
+def image_tensor(image: Any, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """A normalised float (3, H, W) tensor from an H x W x 3 uint8 RGB array (the shared
+    `danet.datasets.transforms.image_to_tensor`); a float tensor is taken as already normalised."""
+    from danet.datasets.transforms import image_to_tensor
 
-    A float tensor shaped (3, H, W) is taken as already normalised (a dataset with an eval transform).
-    """
     if isinstance(image, torch.Tensor) and image.is_floating_point():
         if image.ndim != 3 or image.shape[0] != 3:
             raise DatasetError(f"expected a normalised (3, H, W) image tensor, got {tuple(image.shape)}")
-        return image.unsqueeze(0).to(device)
-    array = np.ascontiguousarray(image)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
-        raise DatasetError(f"expected an H x W x 3 uint8 RGB image, got {array.dtype} {array.shape}")
-    pixels = torch.from_numpy(array).to(device).permute(2, 0, 1).float()  # (3, H, W), 0..255
-    mean_t = torch.tensor(mean, device=device).view(3, 1, 1) * 255.0
-    std_t = torch.tensor(std, device=device).view(3, 1, 1) * 255.0
-    return ((pixels - mean_t) / std_t).unsqueeze(0)  # (1, 3, H, W)
+        return image
+    try:
+        return image_to_tensor(np.asarray(image), mean, std)
+    except ValueError as error:
+        raise DatasetError(str(error)) from None
 
 
-def _prefetched(dataset: Any, indices: list[int]) -> Iterator[dict[str, Any]]:
-    """Samples in order, decoded by background threads a couple of images ahead."""
+def image_to_batch(
+    image: Any, device: torch.device, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
+    """`image_tensor` as a (1, 3, H, W) batch on `device`."""
+    return image_tensor(image, mean, std).unsqueeze(0).to(device)
+
+
+def _load(dataset: Any, index: int, mean: Sequence[float], std: Sequence[float]) -> dict[str, Any]:
+    sample = dict(dataset[index])
+    sample["image"] = image_tensor(sample["image"], mean, std)
+    return sample
+
+
+def _prefetched(
+    dataset: Any, indices: list[int], mean: Sequence[float], std: Sequence[float]
+) -> Iterator[dict[str, Any]]:
+    """Samples in order, decoded and normalised by background threads a couple of images ahead."""
     with ThreadPoolExecutor(max_workers=_PREFETCH, thread_name_prefix="danet-eval-io") as pool:
         pending: list[Future[dict[str, Any]]] = []
         position = 0
         while position < len(indices) or pending:
             while position < len(indices) and len(pending) <= _PREFETCH:
-                pending.append(pool.submit(dataset.__getitem__, indices[position]))
+                pending.append(pool.submit(_load, dataset, indices[position], mean, std))
                 position += 1
             yield pending.pop(0).result()
 
@@ -165,9 +175,11 @@ def evaluate_dataset(
     """Score `forward` on every image of `dataset` (the first `limit` ones if given) at full size.
 
     `forward` maps a normalised (B, 3, h, w) batch to logits (B, K, h, w); a model must already be in
-    eval mode. Images are normalised with `mean`/`std` (default ImageNet) on `device` (default: the
-    `.device` of the backend whose `forward` this is, else the CPU). `dataset[i]` must give a dict with
-    `image` (H x W x 3 uint8 RGB, or an already normalised (3, H, W) float tensor) and `mask` (H x W).
+    eval mode. Images are read and normalised with `mean`/`std` (default ImageNet) by background
+    threads, then moved to `device` (default: the `.device` of the backend whose `forward` this is,
+    else the CPU). `dataset[i]` must give a dict with `image` (H x W x 3 uint8 RGB, or an already
+    normalised (3, H, W) float tensor, as `transforms.eval_transform` makes) and `mask` (H x W); the
+    prediction is resized to the mask when the sizes differ.
     Every process must call this when `distributed` is set; all get the same result.
     """
     from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD
@@ -180,14 +192,16 @@ def evaluate_dataset(
     metric = SegmentationMetric(num_classes, ignore_index=ignore_index)
     mean, std = mean or IMAGENET_MEAN, std or IMAGENET_STD
     with torch.inference_mode(), reporter.progress("evaluating", total=len(indices)) as task:
-        for count, sample in enumerate(_prefetched(dataset, indices), start=1):
-            batch = image_to_batch(sample["image"], run_device, mean, std)
+        for count, sample in enumerate(_prefetched(dataset, indices, mean, std), start=1):
+            batch = sample["image"].unsqueeze(0).to(run_device)  # (1, 3, H, W)
             probs = predict_probs(batch, forward, inference)  # (1, K, H, W)
             if probs.shape[1] != num_classes:
                 raise ConfigError(
                     f"the model predicts {probs.shape[1]} classes but the dataset has {num_classes}"
                 )
             target = _mask_tensor(sample, probs.device)
+            # An eval transform may have resized the image but not the mask: score at mask size.
+            probs = resize(probs, target.shape[-2:], inference.align_corners)
             metric.update(probs.argmax(dim=1), target)
             fields = {"miou": metric.compute()["miou"]} if count % 10 == 0 or count == len(indices) else {}
             task.advance(1, **fields)

@@ -168,3 +168,16 @@ def test_distributed_processes_sum_their_shards(tmp_path) -> None:
     single = evaluate_dataset(constant_forward, data, num_classes=3, inference=WHOLE)
     for rank in range(2):
         assert np.array_equal(np.load(tmp_path / f"rank{rank}.npy"), single.confusion)
+
+
+def test_dataset_with_the_eval_transform_is_scored_at_mask_size() -> None:
+    from danet.datasets.transforms import eval_transform
+
+    data = ListDataset([(20, 30)])
+    plain = evaluate_dataset(constant_forward, data, num_classes=3, inference=WHOLE)
+    transform = eval_transform(base_size=10)  # image resized to a 10-pixel short side, mask kept
+    rng = np.random.default_rng(0)
+    data.samples = [transform(s, rng) for s in data.samples]
+    assert data.samples[0]["image"].shape == (3, 10, 15)
+    resized = evaluate_dataset(constant_forward, data, num_classes=3, inference=WHOLE)
+    assert np.array_equal(plain.confusion, resized.confusion)
