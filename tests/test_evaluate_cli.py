@@ -190,3 +190,21 @@ def test_window_flags_parse_and_imply_slide() -> None:
     assert (config.mode, config.crop_size, config.stride) == ("slide", (96, 96), (64, 64))
     with pytest.raises(ConfigError):
         build_inference(**{**options, "mode": "whole"}, crop_size="96", batch_size=1, align_corners=True)
+
+
+def test_synthetic_checkpoint_finds_its_generated_dataset(tmp_path: Path) -> None:
+    from danet.datasets import dataset_info
+
+    info = dataset_info("synthetic")
+    torch.manual_seed(0)
+    model = create_model("danet_resnet18", num_classes=info.num_classes)
+    meta = {"name": "synthetic", "class_names": list(info.class_names), "ignore_index": 255}
+    options = {"size": 32, "train_count": 1, "val_count": 2}
+    config = {"dataset": "synthetic", "data_root": None, "dataset_options": options}
+    checkpoint = save_checkpoint(tmp_path / "synthetic.pt", model, dataset=meta, config=config)
+    out = tmp_path / "synthetic.json"
+    result = invoke("eval", str(checkpoint), "--json", str(out), "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["dataset"] == "synthetic" and data["num_images"] == 2
+    assert data["class_names"] == list(info.class_names)
