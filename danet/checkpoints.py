@@ -73,22 +73,26 @@ def read_checkpoint(path: str | os.PathLike[str], *, trust: bool = False) -> Any
     try:
         return torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as error:
-        raise CheckpointError(
-            f"{path} contains objects other than tensors and plain containers{_unsafe_detail(error)}, "
-            f"which could run arbitrary code when loaded; refusing it. If you trust the file, pass "
-            f"--trust (trust=True)"
-        ) from None
+        raise CheckpointError(_unpickling_message(path, str(error))) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {error}") from None
 
 
-def _unsafe_detail(error: Exception) -> str:
-    """The offending class from torch's long weights-only message, e.g. `` (argparse.Namespace)``."""
-    text = str(error)
-    match = re.search(r"Unsupported global: GLOBAL (\S+)", text)
-    if match:
-        return f" ({match.group(1)})"
-    return f" ({text.splitlines()[0][:200]})" if text else ""
+def _unpickling_message(path: Path, text: str) -> str:
+    """Explain a weights-only refusal: an unsafe class (name it), or a file that is not a checkpoint."""
+    unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if unsafe:
+        return (
+            f"{path} contains objects other than tensors and plain containers ({unsafe.group(1)}), "
+            f"which could run arbitrary code when loaded; refusing it. If you trust the file, pass "
+            f"--trust (trust=True)"
+        )
+    reason = re.search(r"WeightsUnpickler error:\s*(.+)", text)
+    detail = reason.group(1).strip() if reason else (text.splitlines() or [""])[0][:200]
+    return (
+        f"{path} is not a readable PyTorch checkpoint (the safe reader stopped: {detail}); if it is a "
+        f"checkpoint from a source you trust that needs full unpickling, pass --trust"
+    )
 
 
 def load_state_dict_strict(
