@@ -128,6 +128,9 @@ def _connection_reason(error: requests.ConnectionError) -> tuple[str, bool]:
         return "the host name could not be resolved", True
     if _find_cause(error, ConnectionRefusedError) is not None:
         return "connection refused", False
+    unreachable = _find_cause(error, OSError)
+    if getattr(unreachable, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "no route to the host", True
     if isinstance(error, requests.ConnectTimeout):
         return "connecting timed out", False
     cause = _find_cause(error, OSError)
@@ -194,6 +197,7 @@ def _with_retries(
     cut now and then still finishes.
     """
     failures = restarts = 0
+    never_answered = True  # a host that refused every connection so far gets at most 2 retries
     while True:
         before = progress()
         try:
@@ -203,12 +207,14 @@ def _with_retries(
             if restarts > settings.retries + 1:
                 raise DownloadError(f"cannot download {url}: {why}") from None
         except _Retry as why:
+            never_answered = never_answered and why.unreachable
             failures = 1 if progress() > before else failures + 1
-            if failures > settings.retries:
+            limit = min(2, settings.retries) if never_answered else settings.retries
+            if failures > limit:
                 raise _give_up(url, why, failures, part) from None
             delay = min(settings.max_backoff, settings.backoff * 2 ** (failures - 1))
             (reporter or NullReporter()).warning(
-                f"{urlsplit(url).netloc}: {why}; retry {failures}/{settings.retries} in {delay:.3g} s"
+                f"{urlsplit(url).netloc}: {why}; retry {failures}/{limit} in {delay:.3g} s"
             )
             time.sleep(delay)
 
@@ -343,15 +349,27 @@ def _judge(
     return (int(length) if length.isdigit() else None), False
 
 
+def _chunks(response: requests.Response, size: int) -> Iterator[bytes]:
+    """The body as it arrives; `read1` keeps every byte received before a connection drops."""
+    raw = response.raw
+    if not hasattr(raw, "read1"):  # urllib3 1.x
+        yield from raw.stream(size, decode_content=False)
+        return
+    while chunk := raw.read1(size, decode_content=False):
+        yield chunk
+
+
 def _stream(
     response: requests.Response, part: Path, mode: str, settings: TransferSettings, bar: _Bar
 ) -> None:
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
     try:
         with _open_part(part, mode) as fh:
-            for chunk in response.iter_content(settings.chunk_size):
+            for chunk in _chunks(response, settings.chunk_size):
                 fh.write(chunk)
                 bar.advance(len(chunk))
-    except requests.RequestException as error:  # before OSError: requests' errors subclass it
+    except (requests.RequestException, Urllib3Error) as error:  # before OSError (a base of both)
         reason = "timed out" if _find_cause(error, TimeoutError) else "connection lost"
         raise _Retry(f"{reason} after {_size(part)} bytes") from None
     except OSError as error:

@@ -76,7 +76,7 @@ class DatasetInfo:
     description: str
     root_name: str = ""  # default root is default_dataset_root(root_name or name)
     prepare_name: str | None = None  # name passed to danet.datasets.prepare.prepare (None: none)
-    notes: str = ""
+    parts: tuple[str, ...] = ()  # the source groups it downloads (default: its own name)
 
 
 _SOURCES: dict[str, Source] = {}
@@ -158,8 +158,9 @@ def get_dataset(name: str) -> DatasetInfo:
 
 
 def dataset_sources(name: str) -> list[Source]:
-    get_dataset(name)
-    return [s for s in all_sources("dataset") if s.group == name]
+    """The files of dataset `name`, in registration order."""
+    groups = get_dataset(name).parts or (name,)
+    return [s for g in groups for s in all_sources("dataset") if s.group == g]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +206,8 @@ for _info in (
     DatasetInfo("cityscapes", "Cityscapes fine (login needed)", prepare_name="cityscapes"),
     DatasetInfo("ade20k", "ADE20K SceneParsing (ADEChallengeData2016)", prepare_name="ade20k"),
     DatasetInfo("voc", "PASCAL VOC 2012 segmentation", prepare_name="voc"),
-    DatasetInfo("sbd", "SBD masks for voc_aug (into the voc root)", "voc", prepare_name="sbd"),
+    DatasetInfo("sbd", "SBD benchmark_RELEASE only (into the voc root)", "voc"),
+    DatasetInfo("voc_aug", "VOC 2012 + SBD, prepared as trainaug", "voc", "voc_aug", ("voc", "sbd")),
     DatasetInfo("pascal_context", "PASCAL Context (VOC2010 + Detail)", prepare_name="pascal_context"),
     DatasetInfo("coco_stuff164k", "COCO-Stuff 164k", prepare_name="coco_stuff164k"),
 ):
