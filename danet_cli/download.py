@@ -1,11 +1,204 @@
-"""`danet download`: Download datasets and weights, checksummed and resumable."""
+"""`danet download`: datasets and pretrained weights, checksummed, resumable, mirrorable.
+
+`danet download NAME...` fetches datasets into their folders and prepares them; `danet download
+weights NAME...` fills the weights cache; `--list` shows every file and its state; `--dry-run` shows
+what would happen without touching the network. The work is done by `danet.download`.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
 
-from danet_cli._pending import register_pending
+from danet.errors import ConfigError
+from danet_cli._console import RichReporter, console
+
+if TYPE_CHECKING:
+    from danet.download import Credentials, Entry, PlanStep
+
+_DATASETS = "cityscapes, ade20k, voc, voc_aug, sbd, pascal_context, coco_stuff164k"
+_HELP = (
+    f"Download datasets ({_DATASETS}) or `weights NAME...`, checksummed and resumable. "
+    "`--list` shows every file, its size, source and state."
+)
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _ask_credentials() -> Credentials | None:
+    """Prompt for a Cityscapes account in a terminal (the environment had none); kept in memory only."""
+    from danet.download import Credentials
+
+    if not sys.stdin.isatty():
+        return None
+    username = typer.prompt("Cityscapes username or email address")
+    password = typer.prompt("Cityscapes password", hide_input=True)
+    return Credentials(username, password)
+
+
+def _rows(entries: list[Entry], first: str) -> list[list[str]]:
+    from danet.download import format_size
+
+    head = [first, "file", "size", "source", "status"]
+    rows = [[e.name, e.filename, format_size(e.size), e.source, e.status] for e in entries]
+    return [head, *rows]
+
+
+def _print_table(rows: list[list[str]], notes: list[str]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row, note in zip(rows, ["notes", *notes], strict=True):
+        _say("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + "  " + note)
+
+
+def show_list() -> None:
+    """Every dataset file and weight file, with size, source and whether it is present and verified."""
+    from danet import download as dl
+    from danet.paths import data_root, weights_dir
+
+    entries = dl.list_entries()
+    datasets = [e for e in entries if e.kind == "dataset"]
+    weights = [e for e in entries if e.kind == "weights"]
+    _say(f"Datasets (each in its folder under {data_root()}; archives in <folder>/downloads):")
+    _print_table(_rows(datasets, "dataset"), [e.notes for e in datasets])
+    _say(f"  names: {', '.join(dl.dataset_names())}")
+    for name in dl.dataset_names():
+        if dl.get_dataset(name).parts:
+            _say(f"  {name} = {' + '.join(dl.get_dataset(name).parts)}: {dl.get_dataset(name).description}")
+    _say("")
+    _say(f"Weights (in {weights_dir()}):")
+    _print_table(_rows(weights, "name"), [e.notes for e in weights])
+
+
+def _show_step(step: PlanStep) -> None:
+    from danet.download import format_size
+
+    _say(f"  {step.filename}  {format_size(step.size)}  {step.action}")
+    _say(f"    from {step.url}")
+    _say(f"    to   {step.dest}")
+    if step.extract_to is not None:
+        _say(f"    extract into {step.extract_to}")
+
+
+def _dry_run(
+    kind: str, names: list[str], root: Path | None, mirror: str | None, force: bool, prepare: bool
+) -> None:
+    from danet import download as dl
+
+    for name in names:
+        if kind == "weights":
+            _say(f"weights {name}:")
+            _show_step(dl.plan_weights(name, mirror=mirror, force=force))
+            continue
+        _say(f"{name} -> {dl.dataset_root(name, root)}")
+        for step in dl.plan_dataset(name, root, mirror=mirror, force=force):
+            _show_step(step)
+        if prepare and dl.get_dataset(name).prepare_name:
+            _say("  then prepare the labels (danet.datasets.prepare; skip with --no-prepare)")
+    _say("dry run: nothing was downloaded")
+
+
+def _check_names(kind: str, names: list[str], root: Path | None) -> None:
+    """Fail on a typo before any long download starts."""
+    from danet import download as dl
+
+    if not names:
+        raise ConfigError(
+            "name a dataset or `weights NAME`; `danet download --list` shows everything"
+            if kind == "dataset"
+            else "name the weights to download, e.g. `danet download weights resnet101_imagenet1k_v1`"
+        )
+    for name in names:
+        dl.get_source(name, "weights") if kind == "weights" else dl.get_dataset(name)
+    if root is not None and (kind == "weights" or len(names) > 1):
+        raise ConfigError("--root applies to a single dataset (weights always go to the weights cache)")
+
+
+def run_download(
+    names: list[str],
+    *,
+    list_files: bool = False,
+    dry_run: bool = False,
+    root: Path | None = None,
+    mirror: str | None = None,
+    prepare: bool = True,
+    force: bool = False,
+) -> None:
+    """What the command does, callable without Typer (tests, scripts)."""
+    from danet import download as dl
+
+    if list_files:
+        show_list()
+        return
+    kind = "weights" if names[:1] == ["weights"] else "dataset"
+    targets = names[1:] if kind == "weights" else names
+    _check_names(kind, targets, root)
+    dl.resolve_mirror(mirror)  # a malformed mirror fails now
+    if dry_run:
+        _dry_run(kind, targets, root, mirror, force, prepare)
+        return
+    reporter = RichReporter()
+    for name in targets:
+        if kind == "weights":
+            path = dl.download_weights(name, force=force, mirror=mirror, reporter=reporter)
+        else:
+            path = dl.download_dataset(
+                name,
+                root,
+                mirror=mirror,
+                force=force,
+                prepare=prepare,
+                credentials=_ask_credentials,
+                reporter=reporter,
+            )
+        _say(f"{name}: {path}")
 
 
 def register(app: typer.Typer) -> None:
-    register_pending(app, "download", "Download datasets and weights, checksummed and resumable")
+    @app.command("download", help=_HELP)
+    def download(
+        names: Annotated[
+            list[str] | None,
+            typer.Argument(help=f"Datasets ({_DATASETS}) or `weights NAME...`.", show_default=False),
+        ] = None,
+        list_files: Annotated[
+            bool,
+            typer.Option("--list", help="List every dataset and weight file with size, source and state."),
+        ] = False,
+        dry_run: Annotated[
+            bool,
+            typer.Option("--dry-run", help="Show what would be fetched, from where, to where; no network."),
+        ] = False,
+        root: Annotated[
+            Path | None,
+            typer.Option(
+                "--root", help="Dataset folder (default: $DANET_DATA/<name>); one dataset at a time."
+            ),
+        ] = None,
+        mirror: Annotated[
+            str | None,
+            typer.Option(
+                "--mirror",
+                help="http://host:port replacing the scheme and host of every URL (also DANET_MIRROR).",
+            ),
+        ] = None,
+        no_prepare: Annotated[
+            bool, typer.Option("--no-prepare", help="Download and extract only; skip the label preparation.")
+        ] = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Download and extract again even when already verified.")
+        ] = False,
+    ) -> None:
+        run_download(
+            names or [],
+            list_files=list_files,
+            dry_run=dry_run,
+            root=root,
+            mirror=mirror,
+            prepare=not no_prepare,
+            force=force,
+        )
