@@ -180,7 +180,9 @@ def evaluate_dataset(
     else the CPU). `dataset[i]` must give a dict with `image` (H x W x 3 uint8 RGB, or an already
     normalised (3, H, W) float tensor, as `transforms.eval_transform` makes) and `mask` (H x W); the
     prediction is resized to the mask when the sizes differ.
-    Every process must call this when `distributed` is set; all get the same result.
+    Every process must call this when `distributed` is set; all get the same result. Processes run
+    different numbers of forward passes, so give the plain model's forward (`checkpoints.unwrap`), not
+    a DistributedDataParallel wrapper's. A plain function around a model on a GPU needs `device=`.
     """
     from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD
 

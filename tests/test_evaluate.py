@@ -181,3 +181,13 @@ def test_dataset_with_the_eval_transform_is_scored_at_mask_size() -> None:
     assert data.samples[0]["image"].shape == (3, 10, 15)
     resized = evaluate_dataset(constant_forward, data, num_classes=3, inference=WHOLE)
     assert np.array_equal(plain.confusion, resized.confusion)
+
+
+def test_forward_device_comes_from_the_backend_of_a_bound_forward() -> None:
+    from danet.backends.torch_backend import TorchBackend
+    from danet.evaluation import forward_device
+    from danet.models import create_model
+
+    backend = TorchBackend(create_model("fcn_resnet18", num_classes=2), device="cpu")
+    assert forward_device(backend.forward) == torch.device("cpu")
+    assert forward_device(oracle_forward) == torch.device("cpu")
