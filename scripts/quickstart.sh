@@ -33,8 +33,8 @@ data = get_dataset(config.get("dataset") or "synthetic", root=config.get("data_r
 print(data.items[0].image)
 EOF
 )
-  echo "== 3/3 danet predict $image"
-  danet predict "$image"
+  echo "== 3/3 danet predict $image --checkpoint $checkpoint"
+  danet predict "$image" --checkpoint "$checkpoint"
 fi
 
 echo
