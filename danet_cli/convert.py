@@ -1,11 +1,88 @@
-"""`danet convert`: Convert official/mmseg checkpoints to danet checkpoints."""
+"""`danet convert`: an official DANet or mmsegmentation checkpoint -> a danet checkpoint."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from danet_cli._pending import register_pending
+_HELP = "Convert an official DANet or mmsegmentation checkpoint into a danet checkpoint."
+
+
+def convert(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="IN",
+            help="Official DANet .pth.tar, mmsegmentation .pth, state dict, or a downloaded weight name.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Argument(metavar="OUT", help="The danet checkpoint to write.", show_default=False)
+    ],
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Store this dataset's class names and colours when IN carries none (e.g. cityscapes)."
+        ),
+    ] = None,
+    multi_grid: Annotated[
+        bool | None,
+        typer.Option(
+            "--multi-grid/--no-multi-grid",
+            help="Override layer4 multi-grid (default: on for official files, off for mmseg).",
+            show_default=False,
+        ),
+    ] = None,
+    align_corners: Annotated[
+        bool | None,
+        typer.Option(
+            "--align-corners/--no-align-corners",
+            help="Override the resize mode (default: official on; mmseg from its config).",
+            show_default=False,
+        ),
+    ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option("--trust", help="Allow a file you trust that needs full unpickling (old .pth.tar)."),
+    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Convert an official DANet or mmsegmentation checkpoint into a danet checkpoint."""
+    from danet.checkpoints import read_checkpoint, resolve_checkpoint, save_checkpoint
+    from danet.fileio import check_writable
+    from danet.interop import convert_to_danet, detect_format
+    from danet_cli._console import RichReporter
+
+    reporter = RichReporter()
+    check_writable(output, overwrite)
+    overrides: dict[str, Any] = {}
+    if multi_grid is not None:
+        overrides["multi_grid"] = multi_grid
+    if align_corners is not None:
+        overrides["align_corners"] = align_corners
+    file = resolve_checkpoint(source)
+    checkpoint = read_checkpoint(file, trust=trust)
+    fmt = detect_format(checkpoint, str(file))
+    model, meta = convert_to_danet(
+        checkpoint,
+        fmt,
+        source=str(file),
+        filename=file.name,
+        dataset=dataset,
+        overrides=overrides,
+        reporter=reporter,
+    )
+    save_checkpoint(output, model, dataset=meta, converted_from={"file": file.name, "format": fmt})
+    classes = f"{model.config.num_classes} classes"
+    if meta and meta.get("name"):
+        classes += f" ({meta['name']})"
+    reporter.info(f"wrote {output}: {model.config.name}, {classes}")
+    if not meta:
+        reporter.warning(f"{file.name} carries no class names; pass --dataset NAME to store them")
 
 
 def register(app: typer.Typer) -> None:
-    register_pending(app, "convert", "Convert official/mmseg checkpoints to danet checkpoints")
+    app.command("convert", help=_HELP)(convert)
