@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from danet.errors import CheckpointError, ConfigError
+from danet.errors import CheckpointError, ConfigError, DatasetError
 
 if TYPE_CHECKING:
     from danet.evaluation import EvaluationResult
@@ -95,14 +95,26 @@ def open_dataset(meta: Any, config: dict[str, Any], *, name: str | None, root: s
     if root is None and dataset_name == config.get("dataset"):
         root = config.get("data_root")
     options = config.get("dataset_options") if dataset_name == config.get("dataset") else None
-    return get_dataset(dataset_name, root=root, split=split, **(options or {}))
+    data = get_dataset(dataset_name, root=root, split=split, **(options or {}))
+    if not data.has_labels:
+        labelled = ", ".join(data.info.labelled_splits) or "none"
+        raise DatasetError(
+            f"{dataset_name} split {split!r} has no labels to score; labelled splits: {labelled}"
+        )
+    return data
 
 
-def check_classes(checkpoint: Path, meta: Any, dataset: Any) -> None:
+def check_classes(checkpoint: Path, meta: Any, dataset: Any, reporter: Any) -> None:
+    """Same number of classes, or an error naming both; differing names only warn."""
     if meta.num_classes != dataset.info.num_classes:
         raise CheckpointError(
             f"{checkpoint} predicts {meta.num_classes} classes but dataset {dataset.info.name} "
             f"({dataset.root}) has {dataset.info.num_classes}; evaluate it on the dataset it was trained for"
+        )
+    if meta.class_names and tuple(meta.class_names) != tuple(dataset.info.class_names):
+        reporter.warning(
+            f"the checkpoint's class names differ from those of {dataset.info.name}; "
+            "scores are listed under the dataset's names"
         )
 
 
@@ -192,7 +204,7 @@ def evaluate(
     model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust)
     config = training_config(path) or dict(model.meta.extra.get("config") or {})
     data = open_dataset(model.meta, config, name=dataset, root=data_root, split=split)
-    check_classes(path, model.meta, data)
+    check_classes(path, model.meta, data, reporter)
     inference = build_inference(
         protocol=protocol,
         mode=mode,

@@ -208,3 +208,11 @@ def test_synthetic_checkpoint_finds_its_generated_dataset(tmp_path: Path) -> Non
     data = json.loads(out.read_text())
     assert data["dataset"] == "synthetic" and data["num_images"] == 2
     assert data["class_names"] == list(info.class_names)
+
+
+def test_unlabelled_split_is_refused_before_loading_images(setup: dict[str, Path], tmp_path: Path) -> None:
+    data = write_folder_dataset(tmp_path / "data", CLASSES, count=1)
+    (data / "images" / "test").mkdir()
+    write_image(data / "images" / "test" / "x.png", np.zeros((8, 8, 3), np.uint8))
+    result = invoke("eval", str(setup["checkpoint"]), "--data-root", str(data), "--split", "test")
+    assert result.exit_code == 1 and "has no labels" in result.output and "val" in result.output
