@@ -1,0 +1,117 @@
+"""Saving and restoring the full training state of a run (rank 0 writes, every rank restores)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from danet.checkpoints import load_state_dict_strict, read_checkpoint, save_checkpoint, unwrap
+from danet.config import TrainConfig
+from danet.distributed import DistContext, gather_objects
+from danet.errors import CheckpointError, ConfigError
+from danet.fileio import atomic_path
+from danet.training.optim import PolyLR
+from danet.training.state import capture_rng_state, restore_rng_state
+
+# Keys a resumed run may change: they do not alter the arithmetic of training.
+RESUME_OVERRIDABLE = (
+    "iters", "epochs", "workers", "device", "precision", "channels_last", "data_root",
+    "val_every", "log_every", "save_every", "val",
+)  # fmt: skip
+
+
+@torch.no_grad()
+def save_training_state(
+    path: Path,
+    model: nn.Module,
+    ctx: DistContext,
+    *,
+    optimizer: torch.optim.Optimizer,
+    scheduler: PolyLR,
+    scaler: torch.amp.GradScaler,
+    dataset: Mapping[str, Any],
+    config: TrainConfig,
+    **extra: Any,
+) -> None:
+    """Write a resumable checkpoint atomically; every rank must call this (RNG states are gathered)."""
+    rng_states = gather_objects(ctx, capture_rng_state())
+    if not ctx.is_main:
+        return
+    save_checkpoint(
+        path,
+        unwrap(model),
+        dataset=dataset,
+        config=config.to_dict(),
+        optimizer=optimizer.state_dict(),
+        scheduler=scheduler.state_dict(),
+        scaler=scaler.state_dict(),
+        rng=rng_states,
+        world_size=ctx.world_size,
+        **extra,
+    )
+
+
+def copy_checkpoint(source: Path, target: Path) -> None:
+    """Copy atomically (best.pt is last.pt at the moment it was best)."""
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+
+
+def restore_training_state(
+    checkpoint: Mapping[str, Any],
+    model: nn.Module,
+    ctx: DistContext,
+    *,
+    optimizer: torch.optim.Optimizer,
+    scheduler: PolyLR,
+    scaler: torch.amp.GradScaler,
+    total_iters: int,
+) -> list[str]:
+    """Load weights and optimiser/scheduler/scaler/RNG states; returns warnings to show."""
+    warnings = []
+    load_state_dict_strict(unwrap(model), checkpoint["state_dict"], "the resumed checkpoint")
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    if scheduler.max_iters != total_iters:
+        warnings.append(
+            f"the run length changed from {scheduler.max_iters} to {total_iters} iterations: "
+            "the poly schedule is recomputed for the new total from here on"
+        )
+        scheduler.set_total(total_iters)
+    if checkpoint.get("scaler"):
+        scaler.load_state_dict(checkpoint["scaler"])
+    rng = checkpoint.get("rng") or []
+    if len(rng) == ctx.world_size:
+        restore_rng_state(rng[ctx.rank])
+    else:
+        warnings.append(
+            f"the checkpoint was written by {len(rng)} process(es), this run has {ctx.world_size}: random "
+            "states are seeded afresh, so the result will not match an uninterrupted run bit for bit"
+        )
+    return warnings
+
+
+def read_resume_checkpoint(path: Path) -> dict[str, Any]:
+    checkpoint = read_checkpoint(path)
+    missing = [k for k in ("config", "optimizer", "scheduler", "iteration") if k not in checkpoint]
+    if missing:
+        raise CheckpointError(f"{path} is not a resumable training checkpoint (no {', '.join(missing)})")
+    return checkpoint
+
+
+def resume_config(checkpoint: Mapping[str, Any], overrides: Mapping[str, Any], source: str) -> TrainConfig:
+    """The run's saved config with the few `overrides` a resumed run may change."""
+    from danet.config import merge
+
+    refused = sorted(k for k in overrides if k not in RESUME_OVERRIDABLE)
+    if refused:
+        raise ConfigError(
+            f"--resume continues {source} with its saved settings; cannot change {', '.join(refused)} "
+            f"(changeable: {', '.join(RESUME_OVERRIDABLE)})"
+        )
+    return TrainConfig.from_dict(merge(checkpoint["config"], overrides), source=source)

@@ -1,0 +1,345 @@
+"""The training loop: deterministic data, SGD with poly lr, AMP, DDP, validation, checkpoints, resume."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from danet.checkpoints import unwrap
+from danet.config import TrainConfig
+from danet.devices import resolve_precision
+from danet.distributed import DistContext, any_true, broadcast_object, cleanup, init_distributed
+from danet.errors import ConfigError, TrainingError
+from danet.reporting import NullReporter, PrintReporter, Reporter
+from danet.training.build import build_model, dataset_meta
+from danet.training.checkpointing import (
+    copy_checkpoint,
+    read_resume_checkpoint,
+    restore_training_state,
+    save_training_state,
+)
+from danet.training.data import build_datasets, make_loader, total_iters
+from danet.training.losses import SegmentationLoss
+from danet.training.optim import PolyLR, build_optimizer
+from danet.training.rundir import LoggingReporter, RunDir
+from danet.training.signals import stop_requests
+from danet.training.state import seed_everything
+from danet.training.validation import Validator
+
+HASH_DIR_ENV = "DANET_TRAIN_HASH_DIR"  # tests: each rank writes a hash of its final weights here
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """How a run ended: `finished`, `interrupted` (Ctrl-C / SIGTERM) or `stopped` (--stop-after)."""
+
+    run_dir: Path
+    iteration: int
+    total_iters: int
+    best_miou: float | None
+    metrics: dict[str, Any] | None
+    status: str
+
+
+def train(
+    config: TrainConfig,
+    *,
+    reporter: Reporter | None = None,
+    resume: str | Path | None = None,
+    stop_after: int | None = None,
+) -> TrainResult:
+    """Train `config` into a new run folder, or continue the run folder `resume` (config from it)."""
+    ctx = init_distributed(config.device)
+    try:
+        trainer = Trainer(config, ctx, reporter or PrintReporter(), resume=resume)
+        return trainer.run(stop_after)
+    finally:
+        cleanup()
+
+
+class Trainer:
+    """One run: the model, optimiser and data of `config` on this process's device."""
+
+    def __init__(self, config: TrainConfig, ctx: DistContext, reporter: Reporter, *, resume: Any) -> None:
+        self.config, self.ctx = config, ctx
+        seed_everything(config.seed + ctx.rank)
+        checkpoint = read_resume_checkpoint(RunDir.existing(resume).last) if resume else None
+        self.run_dir = self._open_run(resume)
+        self.reporter = LoggingReporter(reporter if ctx.is_main else NullReporter(), self.run_dir)
+        self.data = build_datasets(config)
+        self.total = total_iters(config, self.data.iters_per_epoch)
+        self.meta = dataset_meta(config.dataset, self.data.train.info)
+        self.precision = resolve_precision(config.precision, ctx.device)
+        self._build(checkpoint)
+        self.validator = Validator(self, self.data.val)
+
+    def _open_run(self, resume: Any) -> RunDir | None:
+        path = None
+        if self.ctx.is_main:
+            path = str(RunDir.existing(resume).path if resume else RunDir.create(self.config).path)
+        path = broadcast_object(self.ctx, path)
+        return RunDir(path) if self.ctx.is_main else None
+
+    def _build(self, checkpoint: dict[str, Any] | None) -> None:
+        config, ctx = self.config, self.ctx
+        num_classes = len(self.meta["class_names"])
+        model = build_model(config, num_classes, self.reporter, pretrained=checkpoint is None)
+        memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        model = model.to(ctx.device, memory_format=memory_format)
+        model = self._sync_bn(model)
+        self.optimizer = build_optimizer(model, config)
+        self.scheduler = PolyLR(self.optimizer, self.total, config.poly_power, config.min_lr)
+        self.scaler = torch.amp.GradScaler(ctx.device.type, enabled=self.precision.needs_scaler)
+        self.start, self.best_miou, self.last_metrics = 0, None, None
+        if checkpoint is not None:
+            self._restore(checkpoint, model)
+        self.model = model
+        self.loss = SegmentationLoss(config.loss_weights, ignore_index=int(self.meta["ignore_index"]))
+        if ctx.distributed:
+            unused = any(w == 0 for w in vars(config.loss_weights).values())
+            ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+            self.model = nn.parallel.DistributedDataParallel(
+                model, device_ids=ids, find_unused_parameters=unused
+            )
+        if ctx.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+    def _sync_bn(self, model: nn.Module) -> nn.Module:
+        if not self.ctx.distributed or not self.config.sync_bn:
+            return model
+        if self.ctx.device.type == "cuda":
+            return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        self.reporter.info("CPU training: BatchNorm statistics are per process (SyncBatchNorm needs CUDA)")
+        return model
+
+    def _restore(self, checkpoint: dict[str, Any], model: nn.Module) -> None:
+        start = int(checkpoint["iteration"])
+        if start >= self.total:
+            raise ConfigError(
+                f"{self.run_dir_text()} already reached iteration {start} of {self.total}; "
+                "pass a larger --iters (or --epochs) to train further"
+            )
+        warnings = restore_training_state(
+            checkpoint, model, self.ctx, optimizer=self.optimizer, scheduler=self.scheduler,
+            scaler=self.scaler, total_iters=self.total,
+        )  # fmt: skip
+        for message in warnings:
+            self.reporter.warning(message)
+        self.start = start
+        self.best_miou = checkpoint.get("best_miou")
+        self.last_metrics = checkpoint.get("val_metrics")
+        if self.run_dir is not None:
+            self.run_dir.truncate_metrics(start)
+        self.reporter.info(f"resuming {self.run_dir_text()} at iteration {start} of {self.total}")
+
+    def run_dir_text(self) -> str:
+        return str(self.run_dir.path) if self.run_dir else "the run"
+
+    # ---- the loop -----------------------------------------------------------------------------
+
+    def run(self, stop_after: int | None) -> TrainResult:
+        stop_at = self.total if stop_after is None else min(self.total, max(stop_after, self.start))
+        self._announce()
+        loader = make_loader(
+            self.data.train, self.config, start=self.start, stop=self.total, rank=self.ctx.rank,
+            world_size=self.ctx.world_size, pin_memory=self.ctx.device.type == "cuda",
+        )  # fmt: skip
+        iteration, status = self.start, "finished"
+        self.model.train()
+        window = _Window()
+        with stop_requests() as stop, self.reporter.progress("train", total=self.total) as task:
+            task.advance(self.start)
+            batches = iter(loader)
+            while iteration < stop_at:
+                tick = time.perf_counter()
+                try:
+                    images, masks = next(batches)
+                except Exception:
+                    if stop.is_set():
+                        status = "interrupted"
+                        break
+                    raise
+                fetched = time.perf_counter()
+                if not self._step(images, masks, iteration, stop.is_set(), window):
+                    status = "interrupted"
+                    break
+                iteration += 1
+                window.add_time(fetched - tick, time.perf_counter() - fetched)
+                task.advance(1, **window.fields())
+                self._after_step(iteration, window)
+            del batches
+        return self._finish(iteration, status if iteration < self.total else "finished")
+
+    def _step(
+        self, images: torch.Tensor, masks: torch.Tensor, iteration: int, stop: bool, window: Any
+    ) -> bool:
+        """One SGD step; False when a stop was requested (the step is then not taken)."""
+        device = self.ctx.device
+        memory_format = torch.channels_last if self.config.channels_last else torch.contiguous_format
+        images = images.to(device, non_blocking=True).contiguous(memory_format=memory_format)
+        masks = masks.to(device, non_blocking=True)
+        with self.precision.context():
+            outputs = self.model(images)
+            loss, terms = self.loss(outputs, masks)
+        values = torch.stack([loss.detach(), *terms.values()]).tolist()
+        bad, stop = any_true(self.ctx, [not all(math.isfinite(v) for v in values), stop])
+        if stop:
+            return False
+        if bad:
+            self._fail_non_finite(iteration, values[0])
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        window.add_losses(
+            dict(zip(["loss", *terms], values, strict=True)), self.optimizer.param_groups[0]["lr"]
+        )
+        self.scheduler.step()
+        return True
+
+    def _after_step(self, iteration: int, window: _Window) -> None:
+        config = self.config
+        if iteration % config.log_every == 0 or iteration == self.total:
+            self._log_window(iteration, window)
+        validate = config.val_every > 0 and iteration % config.val_every == 0 and iteration < self.total
+        save_every = config.save_every or 0
+        if validate:
+            self.validator.run(iteration)
+            self.save(iteration)
+        elif save_every and iteration % save_every == 0 and iteration < self.total:
+            self.save(iteration)
+
+    def _log_window(self, iteration: int, window: _Window) -> None:
+        record = {"iteration": iteration, **window.means()}
+        window.reset()
+        if self.run_dir is None:
+            return
+        self.run_dir.append_metrics(record)
+        terms = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("loss"))
+        self.run_dir.log(
+            f"iter {iteration}/{self.total}  {terms}  lr {record['lr']:.3g}  "
+            f"data {record['data_time']:.3f}s  step {record['step_time']:.3f}s"
+        )
+
+    def _fail_non_finite(self, iteration: int, loss: float) -> None:
+        last = self.run_dir.last if self.run_dir else None
+        kept = (
+            f"the last good checkpoint {last} is kept"
+            if last is not None and last.is_file()
+            else "no checkpoint had been written yet"
+        )
+        message = (
+            f"the loss became {loss} at iteration {iteration + 1} "
+            f"(lr {self.scheduler.get_last_lr()[0]:.3g}); training stopped and {kept}. "
+            "Lower --lr, use --precision fp32, or check the data"
+        )
+        self.reporter.warning(message)
+        raise TrainingError(message)
+
+    # ---- saving and the end of a run ---------------------------------------------------------
+
+    def save(self, iteration: int, *, best: bool = False) -> None:
+        """Write checkpoints/last.pt (and best.pt when `best`); every rank calls this."""
+        path = self.run_dir.last if self.run_dir else Path(os.devnull)
+        save_training_state(
+            path, self.model, self.ctx, optimizer=self.optimizer, scheduler=self.scheduler,
+            scaler=self.scaler, dataset=self.meta, config=self.config, iteration=iteration,
+            total_iters=self.total, best_miou=self.best_miou, val_metrics=self.last_metrics,
+        )  # fmt: skip
+        if self.run_dir is not None and (best or self.validator.improved):
+            copy_checkpoint(self.run_dir.last, self.run_dir.best)
+        self.validator.improved = False
+
+    def _finish(self, iteration: int, status: str) -> TrainResult:
+        if status == "finished" and self.validator.available:
+            if self.validator.last_iteration != iteration:
+                self.validator.run(iteration)
+            self.validator.report_table()
+        self.save(iteration)
+        self._write_debug_hash()
+        if status == "finished":
+            self.reporter.info(f"finished {iteration} iterations; run folder {self.run_dir_text()}")
+        else:
+            why = "interrupted" if status == "interrupted" else "stopped"
+            self.reporter.info(
+                f"{why} at iteration {iteration} of {self.total}; checkpoint saved. Continue with: "
+                f"danet train --resume {self.run_dir_text()}"
+            )
+        return TrainResult(
+            self.run_dir.path if self.run_dir else Path(), iteration, self.total, self.best_miou,
+            self.last_metrics, status,
+        )  # fmt: skip
+
+    def _announce(self) -> None:
+        config, ctx = self.config, self.ctx
+        if self.run_dir is not None:
+            self.run_dir.write_config(config)
+        per_rank = config.batch_size // ctx.world_size
+        self.reporter.info(
+            f"training {config.model} on {config.dataset} ({len(self.data.train)} images, "
+            f"{self.data.iters_per_epoch} iterations per epoch) for {self.total} iterations; "
+            f"device {ctx.device}, {self.precision.name}, batch {config.batch_size}"
+            + (f" ({ctx.world_size} processes x {per_rank})" if ctx.distributed else "")
+            + f"; run folder {self.run_dir_text()}"
+        )
+
+    def _write_debug_hash(self) -> None:
+        folder = os.environ.get(HASH_DIR_ENV)
+        if not folder:
+            return
+        import hashlib
+
+        digest = hashlib.sha256()
+        for name, tensor in sorted(unwrap(self.model).state_dict().items()):
+            if tensor.is_floating_point() and "running_" not in name:
+                digest.update(name.encode())
+                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / f"rank{self.ctx.rank}.sha256").write_text(digest.hexdigest())
+
+
+class _Window:
+    """Running sums between two log lines."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.losses: dict[str, float] = {}
+        self.lr = getattr(self, "lr", 0.0)
+        self.count, self.data_time, self.step_time = 0, 0.0, 0.0
+
+    def add_losses(self, values: dict[str, float], lr: float) -> None:
+        self.lr = lr  # the backbone learning rate this step used
+        for key, value in values.items():
+            self.losses[key] = self.losses.get(key, 0.0) + value
+
+    def add_time(self, data_time: float, step_time: float) -> None:
+        self.count += 1
+        self.data_time += data_time
+        self.step_time += step_time
+
+    def means(self) -> dict[str, float]:
+        n = max(self.count, 1)
+        return {
+            **{k: v / n for k, v in self.losses.items()},
+            "lr": self.lr,
+            "data_time": self.data_time / n,
+            "step_time": self.step_time / n,
+        }
+
+    def fields(self) -> dict[str, Any]:
+        n = max(self.count, 1)
+        return {
+            "loss": self.losses.get("loss", 0.0) / n,
+            "lr": self.lr,
+            "it/s": n / (self.data_time + self.step_time) if self.count else 0.0,
+            "data": f"{self.data_time / n:.3f}s",
+        }

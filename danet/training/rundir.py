@@ -1,0 +1,119 @@
+"""The run folder: config.yaml, metrics.jsonl, train.log and checkpoints/{last,best}.pt."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from danet.config import TrainConfig, dump_yaml
+from danet.errors import ConfigError
+from danet.fileio import atomic_write_text, increment_dir
+from danet.reporting import Reporter, format_cell
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.jsonl"
+LOG_FILE = "train.log"
+LAST = "checkpoints/last.pt"
+BEST = "checkpoints/best.pt"
+
+
+class RunDir:
+    """Paths and writers of one run folder (only the main process writes)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, config: TrainConfig) -> RunDir:
+        """A new folder `project/name`, or `name2`, `name3`, ... when taken."""
+        return cls(increment_dir(Path(config.project), config.run_name))
+
+    @classmethod
+    def existing(cls, path: str | Path) -> RunDir:
+        run = cls(path)
+        if not run.last.is_file():
+            raise ConfigError(
+                f"cannot resume {run.path}: {run.last} does not exist "
+                "(give the run folder, e.g. runs/train/cityscapes)"
+            )
+        return run
+
+    @property
+    def last(self) -> Path:
+        return self.path / LAST
+
+    @property
+    def best(self) -> Path:
+        return self.path / BEST
+
+    def write_config(self, config: TrainConfig) -> None:
+        atomic_write_text(self.path / CONFIG_FILE, dump_yaml(config))
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        line = json.dumps(_json_safe(record), allow_nan=False)
+        with open(self.path / METRICS_FILE, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    def truncate_metrics(self, iteration: int) -> None:
+        """Drop records after `iteration` (written after the checkpoint a resumed run starts from)."""
+        path = self.path / METRICS_FILE
+        if not path.is_file():
+            return
+        kept = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("iteration", 0) <= iteration
+        ]
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+
+    def log(self, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(self.path / LOG_FILE, "a", encoding="utf-8") as f:
+            f.write(f"{stamp} {message}\n")
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and inf become null (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+class LoggingReporter:
+    """Passes everything to `inner` and copies messages and tables into the run's train.log."""
+
+    def __init__(self, inner: Reporter, run: RunDir | None) -> None:
+        self.inner, self.run = inner, run
+
+    def _log(self, message: str) -> None:
+        if self.run is not None:
+            self.run.log(message)
+
+    def info(self, message: str) -> None:
+        self._log(message)
+        self.inner.info(message)
+
+    def warning(self, message: str) -> None:
+        self._log(f"warning: {message}")
+        self.inner.warning(message)
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self._log(title)
+        self._log("  ".join(str(c) for c in columns))
+        for row in rows:
+            self._log("  ".join(format_cell(v) for v in row))
+        self.inner.table(title, columns, rows)
+
+    @contextmanager
+    def progress(self, description: str, total: float | None) -> Iterator[Any]:
+        with self.inner.progress(description, total) as task:
+            yield task

@@ -1,0 +1,101 @@
+"""Periodic validation: the real metric on the full-size validation images (never a centre crop)."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from danet.backends.torch_backend import TorchBackend
+from danet.checkpoints import unwrap
+from danet.evaluation import evaluate_dataset
+from danet.inference import InferenceConfig
+
+
+class Validator:
+    """Scores the trainer's model on its validation split and tracks the best mIoU."""
+
+    def __init__(self, trainer: Any, dataset: Any) -> None:
+        self.trainer, self.dataset = trainer, dataset
+        val = trainer.config.val
+        self.inference = InferenceConfig(
+            mode=val.mode,
+            crop_size=val.crop_size,
+            stride=val.stride,
+            scales=val.scales,
+            flip=val.flip,
+            batch_size=val.batch_size,
+            align_corners=bool(trainer.config.model_options.get("align_corners", True)),
+        )
+        self.improved = False
+        self.last_iteration: int | None = None
+        self.result: Any = None
+
+    @property
+    def available(self) -> bool:
+        return self.dataset is not None
+
+    def run(self, iteration: int) -> None:
+        """Evaluate now (every process takes part), log the scores, note whether they are the best."""
+        if self.dataset is None:
+            return
+        trainer, config = self.trainer, self.trainer.config
+        model = unwrap(trainer.model)
+        tick = time.perf_counter()
+        backend = TorchBackend(
+            model, device=trainer.ctx.device, precision=trainer.precision.name,
+            channels_last=config.channels_last,
+        )  # fmt: skip
+        try:
+            self.result = evaluate_dataset(
+                backend.forward, self.dataset, num_classes=len(trainer.meta["class_names"]),
+                inference=self.inference, reporter=trainer.reporter, distributed=trainer.ctx.distributed,
+                limit=config.val.limit, device=trainer.ctx.device,
+                ignore_index=int(trainer.meta["ignore_index"]),
+            )  # fmt: skip
+        finally:
+            model.train()
+        metrics = self.result.metrics
+        self.last_iteration = iteration
+        self._record(iteration, metrics, time.perf_counter() - tick)
+
+    def _record(self, iteration: int, metrics: dict[str, Any], seconds: float) -> None:
+        trainer = self.trainer
+        miou = float(metrics["miou"])
+        best = trainer.best_miou
+        self.improved = not math.isnan(miou) and (best is None or miou > best)
+        if self.improved:
+            trainer.best_miou = miou
+        trainer.last_metrics = {k: metrics[k] for k in ("miou", "pixel_acc", "mean_acc", "per_class_iou")}
+        if trainer.run_dir is not None:
+            trainer.run_dir.append_metrics(
+                {"iteration": iteration, **trainer.last_metrics, "val_time": seconds}
+            )
+        limit = trainer.config.val.limit
+        scope = f"first {limit} images of " if limit else ""
+        trainer.reporter.info(
+            f"iteration {iteration}: {scope}{trainer.config.val_split} mIoU {miou:.4f}  pixel acc "
+            f"{metrics['pixel_acc']:.4f}  mean acc {metrics['mean_acc']:.4f}  "
+            f"(best {_score(trainer.best_miou)}{', new best' if self.improved else ''})"
+        )
+
+    def report_table(self) -> None:
+        """The per-class table of the latest validation."""
+        if self.result is None:
+            return
+        names = self.trainer.meta["class_names"]
+        metrics = self.result.metrics
+        rows = [
+            [name, iou, acc]
+            for name, iou, acc in zip(names, metrics["per_class_iou"], metrics["per_class_acc"], strict=True)
+        ]
+        rows.append(["mean", metrics["miou"], metrics["mean_acc"]])
+        self.trainer.reporter.table(
+            f"{self.trainer.config.val_split} at iteration {self.last_iteration} (standard mIoU)",
+            ["class", "IoU", "accuracy"],
+            rows,
+        )
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.4f}"
