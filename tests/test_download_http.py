@@ -10,7 +10,8 @@ import pytest
 from _http_server import LocalServer, isolate_downloads
 
 from danet.download import http
-from danet.download.http import DiskFullError, apply_mirror, fetch, part_path, resolve_mirror
+from danet.download.http import fetch, part_path
+from danet.download.network import DiskFullError, TransferSettings, apply_mirror, resolve_mirror
 from danet.errors import ConfigError, DownloadError
 
 BODY = bytes(range(256)) * 400  # 100 KiB
@@ -157,7 +158,7 @@ class _FullDisk:
 
 def test_full_disk_names_the_file_keeps_the_part_and_a_rerun_resumes(server, tmp_path, monkeypatch):
     server.serve("/f.bin", BODY)
-    small_chunks = http.TransferSettings(chunk_size=4096)
+    small_chunks = TransferSettings(chunk_size=4096)
     part = part_path(tmp_path / "f.bin")
     with monkeypatch.context() as patch:
         patch.setattr(http, "_open_part", _FullDisk)
@@ -168,3 +169,18 @@ def test_full_disk_names_the_file_keeps_the_part_and_a_rerun_resumes(server, tmp
     assert 0 < kept <= 4096
     assert fetch(f"{server.url}/f.bin", tmp_path / "f.bin").read_bytes() == BODY
     assert server.hits_for("/f.bin")[-1].headers["Range"] == f"bytes={kept}-"
+
+
+def test_an_unresolvable_host_fails_at_once_with_a_mirror_hint(tmp_path, monkeypatch):
+    calls = []
+
+    def no_dns(*args, **kwargs):
+        calls.append(args[0])
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    with pytest.raises(
+        DownloadError, match=r"cannot reach files.example.org \(the host name could not be resolved\)"
+    ):
+        fetch("http://files.example.org/f.bin", tmp_path / "f.bin")
+    assert calls == ["files.example.org"]  # no retries: the name will not resolve in a second either

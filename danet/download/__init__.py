@@ -10,7 +10,7 @@ from __future__ import annotations
 from danet.download.checksums import Checksum, ChecksumError
 from danet.download.cityscapes import Credentials, credentials_from_env
 from danet.download.datasets import dataset_root, download_dataset
-from danet.download.http import DiskFullError, TransferSettings, apply_mirror, resolve_mirror
+from danet.download.network import DiskFullError, TransferSettings, apply_mirror, resolve_mirror
 from danet.download.sources import (
     DatasetInfo,
     Source,

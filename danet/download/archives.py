@@ -8,6 +8,7 @@ leaves no half-written tree behind the completion marker and is simply redone.
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import re
@@ -18,7 +19,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from danet.download.http import write_error
+from danet.download.network import write_error
 from danet.errors import DownloadError
 from danet.reporting import NullReporter, Reporter
 
@@ -130,6 +131,15 @@ def _merge_into(source: Path, target: Path) -> None:
         os.replace(child, dest)
 
 
+def _extract_error(archive: Path, target: Path, error: OSError) -> DownloadError:
+    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return DownloadError(
+            f"disk full while extracting {archive.name} into {target}; free some space and run the "
+            "same command again (the extraction is redone, the archive is kept)"
+        )
+    return DownloadError(f"cannot extract {archive.name} into {target}: {error.strerror or error}")
+
+
 def staging_dir(target: Path, archive: Path) -> Path:
     return target / f".extracting-{archive.name}"
 
@@ -151,7 +161,7 @@ def extract(path: Path, target: Path, *, reporter: Reporter | None = None) -> No
                 _extract_all(handle, staging, task)
             _merge_into(staging, target)
         except OSError as error:
-            raise write_error(target, error) from None
+            raise _extract_error(path, target, error) from None
         except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
             raise DownloadError(f"{path} is damaged ({error}); use --force to download it again") from None
     shutil.rmtree(staging, ignore_errors=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from danet.download.archives import extract
 from danet.download.cityscapes import CityscapesSite, CredentialSource, download_package, resolve_credentials
 from danet.download.files import ensure_file, existing_ok
-from danet.download.http import TransferSettings
+from danet.download.network import TransferSettings
 from danet.download.sources import DatasetInfo, Source, dataset_sources, get_dataset
 from danet.errors import DatasetError
 from danet.paths import default_dataset_root

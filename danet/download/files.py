@@ -26,7 +26,8 @@ from danet.download.checksums import (
     verify_file,
     write_record,
 )
-from danet.download.http import DiskFullError, TransferSettings, fetch, part_path
+from danet.download.http import fetch, part_path
+from danet.download.network import DiskFullError, TransferSettings
 from danet.download.sources import Source
 from danet.errors import DownloadError
 from danet.reporting import NullReporter, Reporter

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import requests
 
-from danet.download.http import TransferSettings, apply_mirror, request
+from danet.download.network import TransferSettings, apply_mirror, request
 from danet.errors import DownloadError
 from danet.reporting import Reporter
 

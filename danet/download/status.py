@@ -11,7 +11,8 @@ from pathlib import Path
 
 from danet.download.checksums import Checksum, is_verified_cached, read_record
 from danet.download.datasets import dataset_root, file_path, is_extracted
-from danet.download.http import apply_mirror, part_path, resolve_mirror
+from danet.download.http import part_path
+from danet.download.network import apply_mirror, resolve_mirror
 from danet.download.sources import Source, all_sources, dataset_sources, get_dataset, get_source
 from danet.download.weights import weights_file
 

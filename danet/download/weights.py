@@ -20,7 +20,8 @@ from danet.download.checksums import (
     remember_digests,
 )
 from danet.download.files import ensure_file, existing_ok
-from danet.download.http import TransferSettings, part_path, resolve_mirror
+from danet.download.http import part_path
+from danet.download.network import TransferSettings, resolve_mirror
 from danet.download.sources import Source, get_source
 from danet.errors import DownloadError
 from danet.paths import weights_dir
@@ -81,7 +82,7 @@ def download_weights(
     if source.via == "gdrive":
         return _from_drive(source, **options)
     if source.member:
-        return _from_zip(source, **options)
+        return _from_zip(source, source.member, **options)
     return ensure_file(source, weights_file(source), **options)
 
 
@@ -117,6 +118,7 @@ def _from_drive(
 
 def _from_zip(
     source: Source,
+    member: str,
     *,
     mirror: str | None,
     settings: TransferSettings | None,
@@ -124,7 +126,6 @@ def _from_zip(
     force: bool,
 ) -> Path:
     """Download the zip, take the member out, check the member's published digest, drop the zip."""
-    assert source.member is not None  # guaranteed by the caller
     final = weights_file(source)
     archive = ensure_file(
         source,
@@ -136,10 +137,10 @@ def _from_zip(
         reporter=reporter,
         force=force,
     )
-    part = extract_member(archive, source.member, part_path(final))
+    part = extract_member(archive, member, part_path(final))
     digests = hash_file(part, {c.algo for c in source.member_checksums}, reporter)
     try:
-        check_digests(digests, source.member_checksums, f"{source.member} (from {archive.name})")
+        check_digests(digests, source.member_checksums, f"{member} (from {archive.name})")
     except ChecksumError as error:
         part.unlink(missing_ok=True)
         archive.unlink(missing_ok=True)
