@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import io
 import sys
+import tarfile
 import types
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _http_server import LocalServer, isolate_downloads
 
@@ -199,3 +201,57 @@ def test_cityscapes_file_failing_the_site_md5_is_deleted(server, tmp_path):
             "cityscapes", tmp_path / "cs", prepare=False, credentials=Credentials(USER, PASSWORD)
         )
     assert not (tmp_path / "cs" / "downloads" / "gtFine_trainvaltest.zip").exists()
+
+
+# -- the real preparation step ------------------------------------------------------------------
+
+
+def make_tar(files: dict[str, bytes], compressed: bool) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz" if compressed else "w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def sbd_mat(labels: list[list[int]]) -> bytes:
+    from scipy.io import savemat
+
+    buffer = io.BytesIO()
+    savemat(buffer, {"GTcls": {"Segmentation": np.array(labels, np.uint8), "CategoriesPresent": 1}})
+    return buffer.getvalue()
+
+
+def test_voc_aug_is_downloaded_extracted_and_prepared_into_what_the_adapter_reads(server, tmp_path):
+    pytest.importorskip("scipy")
+    voc = "VOCdevkit/VOC2012/"
+    voc_tar = make_tar(
+        {
+            f"{voc}ImageSets/Segmentation/train.txt": b"2007_000001\n",
+            f"{voc}ImageSets/Segmentation/val.txt": b"2007_000002\n",
+            **{f"{voc}JPEGImages/2007_00000{i}.jpg": b"jpg" for i in (1, 2, 3)},
+        },
+        compressed=False,
+    )
+    sbd_tgz = make_tar(
+        {
+            "benchmark_RELEASE/dataset/cls/2007_000003.mat": sbd_mat([[0, 15], [15, 0]]),
+            "benchmark_RELEASE/dataset/train.txt": b"2007_000003\n",
+            "benchmark_RELEASE/dataset/val.txt": b"",
+        },
+        compressed=True,
+    )
+    server.serve("/voc/toy_voc.tar", voc_tar)
+    server.serve("/sbd/toy_sbd.tgz", sbd_tgz)
+    sources = [
+        Source(f"{g}/{f}", "dataset", (f"http://ex.org/{d}/{f}",), f, archive=k, group=g)
+        for g, d, f, k in (("toy_voc", "voc", "toy_voc.tar", "tar"), ("toy_sbd", "sbd", "toy_sbd.tgz", "tgz"))
+    ]
+    info = DatasetInfo("toy_aug", "VOC + SBD toy", prepare_name="voc_aug", parts=("toy_voc", "toy_sbd"))
+    with extra_sources(*sources, datasets=(info,)):
+        root = download_dataset("toy_aug", tmp_path / "voc")
+    lists = root / voc / "ImageSets" / "Segmentation"
+    assert (lists / "trainaug.txt").read_text().split() == ["2007_000001", "2007_000003"]
+    assert (root / voc / "SegmentationClassAug" / "2007_000003.png").is_file()
