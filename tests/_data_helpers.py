@@ -220,3 +220,60 @@ def make_coco_stuff164k(root: Path, counts: dict[str, int] | None = None) -> Pat
             write_rgb(root / "images" / folder / f"{name}.jpg", random_image(i))
             write_gray(root / "annotations" / folder / f"{name}.png", label_pattern(COCO_RAW_VALUES))
     return root
+
+
+def encode_rle(mask: np.ndarray) -> dict:
+    """The COCO compressed RLE of a bool mask (the inverse of danet.datasets._detail.decode_rle)."""
+    flat = np.asarray(mask, bool).T.ravel()  # column-major
+    change = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
+    bounds = np.concatenate([[0], change, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    if flat.size and flat[0]:
+        runs = [0, *runs]
+    chars = []
+    for i, run in enumerate(runs):
+        value = run - runs[i - 2] if i > 2 else run
+        more = True
+        while more:
+            chunk = value & 0x1F
+            value >>= 5
+            more = value != -1 if chunk & 0x10 else value != 0
+            chars.append(chr((chunk | (0x20 if more else 0)) + 48))
+    return {"size": list(mask.shape), "counts": "".join(chars)}
+
+
+def make_pascal_context_detail(root: Path, train: Sequence[str], val: Sequence[str]) -> Path:
+    """VOCdevkit/VOC2010/{JPEGImages, trainval_merged.json}: PASCAL-in-Detail annotations whose
+    semantic map equals `label_pattern(CONTEXT_459_IDS)` (one annotation per stripe value)."""
+    import json
+
+    base = root / "VOCdevkit" / "VOC2010"
+    images, annotations = [], []
+    pattern = label_pattern(CONTEXT_459_IDS)
+    for k, name in enumerate([*train, *val]):
+        write_rgb(base / "JPEGImages" / f"{name}.jpg", random_image(k))
+        image_id = int(name.replace("_", ""))
+        phase = "train" if name in train else "val"
+        images.append(
+            {
+                "image_id": image_id,
+                "file_name": f"{name}.jpg",
+                "height": SIZE[0],
+                "width": SIZE[1],
+                "phase": phase,
+            }
+        )
+        for category in CONTEXT_459_IDS:
+            if category:
+                segmentation = encode_rle(pattern == category)
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": image_id,
+                        "category_id": category,
+                        "segmentation": segmentation,
+                    }
+                )
+    data = {"images": images, "annos_segmentation": annotations, "categories": []}
+    (base / "trainval_merged.json").write_text(json.dumps(data), encoding="utf-8")
+    return root

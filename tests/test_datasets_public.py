@@ -9,9 +9,11 @@ from danet.datasets import get_dataset
 from danet.datasets.prepare import prepare, trainaug_ids, write_cityscapes_train_ids
 from danet.errors import DatasetError
 from tests._data_helpers import (
+    encode_rle,
     make_ade20k,
     make_cityscapes,
     make_coco_stuff164k,
+    make_pascal_context_detail,
     make_pascal_context_sources,
     make_sbd,
     make_voc,
@@ -114,6 +116,46 @@ def test_pascal_context_conversion_and_both_variants(tmp_path):
     assert _stripes(ctx60[0]["mask"]) == [0, 1, 59, 0, 36]
     assert _stripes(ctx59[0]["mask"]) == [255, 0, 58, 255, 35]
     assert ctx59.info.num_classes == 59 and ctx60.info.class_names[0] == "background"
+
+
+def test_pascal_context_from_detail_json_matches_the_label_map_route(tmp_path):
+    make_pascal_context_detail(tmp_path, train=["2008_000002", "2008_000003"], val=["2008_000007"])
+    prepare("pascal_context", tmp_path)
+    train = get_dataset("pascal_context", root=tmp_path, split="train")
+    assert [train[i]["name"] for i in range(2)] == ["2008_000002", "2008_000003"]
+    assert _stripes(train[0]["mask"]) == [0, 1, 59, 0, 36]
+    assert len(get_dataset("pascal_context59", root=tmp_path, split="val")) == 1
+    prepare("pascal_context", tmp_path)  # idempotent
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_coco_rle_round_trip(seed):
+    from danet.datasets._detail import decode_rle, rle_counts
+
+    mask = np.random.default_rng(seed).random((23, 37)) < 0.3
+    mask[:, 5:30] |= seed % 2 == 0  # long runs exercise multi-chunk and negative differences
+    assert np.array_equal(decode_rle(encode_rle(mask)), mask)
+    assert rle_counts([3, 4]) == [3, 4]
+
+
+# Produced by pycocotools.mask.encode (checked once, offline) for the masks built in the test below.
+PYCOCOTOOLS_STRINGS = {
+    0: (
+        "3111004OO1MO40M0O010010OO0113ON1O0OO00?0B040L020M010O20la01R^O25OK00N080H0:1FO20N13OM080"
+        "L0M0O13OO0N030M1<OE0O020N0135ML170"
+    ),
+    "full": "0cj0",
+}
+
+
+def test_rle_decoder_matches_pycocotools_strings():
+    from danet.datasets._detail import decode_rle
+
+    mask = np.random.default_rng(0).random((23, 37)) < 0.3
+    mask[:, 5:30] = True
+    assert np.array_equal(decode_rle({"size": [23, 37], "counts": PYCOCOTOOLS_STRINGS[0]}), mask)
+    assert decode_rle({"size": [23, 37], "counts": PYCOCOTOOLS_STRINGS["full"]}).all()
+    assert encode_rle(mask)["counts"] == PYCOCOTOOLS_STRINGS[0]
 
 
 def test_pascal_context_without_label_maps_names_the_archive(tmp_path):

@@ -5,10 +5,12 @@ can be re-run after an interruption. Run by hand with `python -m danet.datasets.
 
 - voc_aug: SBD `benchmark_RELEASE/dataset/cls/*.mat` -> `VOC2012/SegmentationClassAug/*.png`, and
   `ImageSets/Segmentation/{trainaug,aug}.txt` from the split set arithmetic.
-- pascal_context(59): the 459-class label maps -> `VOC2010/SegmentationClassContext/*.png` (0..59)
-  and `ImageSets/SegmentationContext/{train,val}.txt`. Sources: VOCtrainval_03-May-2010.tar
-  (JPEGImages, ImageSets/Main/{train,val}.txt) and trainval.tar.gz from
-  https://cs.stanford.edu/~roozbeh/pascal-context/ (`trainval/<id>.mat` with a `LabelMap` field).
+- pascal_context(59): 459-class labels -> `VOC2010/SegmentationClassContext/*.png` (0..59, the rank
+  of the id among the 60 kept ids; every other id is background 0) and
+  `ImageSets/SegmentationContext/{train,val}.txt`. Needs VOCtrainval_03-May-2010.tar (JPEGImages)
+  plus either trainval.tar.gz from https://cs.stanford.edu/~roozbeh/pascal-context/
+  (`trainval/<id>.mat` with a `LabelMap` field; splits from VOC2010 ImageSets/Main/{train,val}.txt)
+  or PASCAL-in-Detail's `trainval_merged.json` (its train/val phases; no Detail API build needed).
 - cityscapes, ade20k, voc, coco_stuff164k: nothing to do (labels are mapped on the fly);
   `write_cityscapes_train_ids` optionally writes mmseg-style `*_gtFine_labelTrainIds.png`.
 No torch here; scipy (the `danet[scipy]` extra) is needed to read .mat files.
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from danet.datasets._detail import DetailAnnotations
 from danet.datasets._registry import dataset_class
 from danet.datasets.base import first_existing, read_id_list
 from danet.datasets.cityscapes import LABEL_IDS_SUFFIX, TRAIN_IDS_SUFFIX, label_id_lut
@@ -42,6 +45,7 @@ SBD_DIRS = (
     "benchmark_RELEASE",
     "",
 )
+DETAIL_JSON = "trainval_merged.json"
 CONTEXT_LABEL_DIRS = ("trainval", "pascal-context/trainval", "VOCdevkit/VOC2010/trainval", "VOC2010/trainval")
 
 
@@ -161,30 +165,56 @@ def check_context_labels(labels_txt: Path, reporter: Reporter) -> None:
 
 
 def convert_pascal_context(root: Path, reporter: Reporter) -> None:
+    """Write the 60-class masks and split lists from the label maps, or else from the Detail JSON."""
     context = first_existing(root, CONTEXT_DIRS, "JPEGImages")
-    if context is None or not (context / "ImageSets" / "Main" / "train.txt").is_file():
+    if context is None:
         raise DatasetError(f"VOC2010 not found under {root}: extract VOCtrainval_03-May-2010.tar there")
     labels = next((root / d for d in CONTEXT_LABEL_DIRS if any((root / d).glob("*.mat"))), None)
-    if labels is None:
+    detail = next((p for p in (root / DETAIL_JSON, context / DETAIL_JSON) if p.is_file()), None)
+    if labels is not None:
+        _context_from_mats(context, labels, reporter)
+    elif detail is not None:
+        _context_from_detail(context, detail, reporter)
+    else:
         raise DatasetError(
-            f"PASCAL Context label maps not found under {root}: extract trainval.tar.gz from "
-            "https://cs.stanford.edu/~roozbeh/pascal-context/ there (trainval/<id>.mat)"
+            f"PASCAL Context labels not found under {root}: extract trainval.tar.gz from "
+            "https://cs.stanford.edu/~roozbeh/pascal-context/ there (trainval/<id>.mat), or put "
+            f"{DETAIL_JSON} (PASCAL-in-Detail) in {context}"
         )
+
+
+def _context_from_mats(context: Path, labels: Path, reporter: Reporter) -> None:
+    main_lists = context / "ImageSets" / "Main"
+    if not (main_lists / "train.txt").is_file():
+        raise DatasetError(f"{main_lists / 'train.txt'} missing: re-extract VOCtrainval_03-May-2010.tar")
     if (labels.parent / "labels.txt").is_file():
         check_context_labels(labels.parent / "labels.txt", reporter)
     masks = context / CONTEXT_MASKS
     for split in ("train", "val"):
-        ids = [
-            i
-            for i in read_id_list(context / "ImageSets" / "Main" / f"{split}.txt")
-            if (labels / f"{i}.mat").is_file()
-        ]
+        ids = [i for i in read_id_list(main_lists / f"{split}.txt") if (labels / f"{i}.mat").is_file()]
         mats = [labels / f"{i}.mat" for i in ids]
-        _convert_each(
-            mats, lambda m: masks / f"{m.stem}.png", context_mat_to_png, f"Context {split} masks", reporter
-        )
+        title = f"Context {split} masks"
+        _convert_each(mats, lambda m: masks / f"{m.stem}.png", context_mat_to_png, title, reporter)
         _write_list(context / CONTEXT_LISTS / f"{split}.txt", ids)
         reporter.info(f"pascal_context: {split} has {len(ids)} images")
+
+
+def _context_from_detail(context: Path, detail_json: Path, reporter: Reporter) -> None:
+    reporter.info(f"reading {detail_json} (PASCAL-in-Detail)")
+    annotations = DetailAnnotations(detail_json)
+    masks, lut = context / CONTEXT_MASKS, context_lut()
+    for split in ("train", "val"):
+        images = annotations.images_of(split)
+        todo = [(stem, key) for stem, key in images if not (masks / f"{stem}.png").is_file()]
+        with reporter.progress(f"Context {split} masks", len(todo)) as task:
+            for stem, key in todo:
+                label = annotations.label_map(key)
+                if label.size and int(label.max()) >= len(lut):
+                    raise DatasetError(f"{detail_json}: {stem} uses category ids above 459")
+                write_index_png(masks / f"{stem}.png", lut[label], PASCAL_CONTEXT.palette)
+                task.advance(1)
+        _write_list(context / CONTEXT_LISTS / f"{split}.txt", [stem for stem, _ in images])
+        reporter.info(f"pascal_context: {split} has {len(images)} images")
 
 
 # ---- Cityscapes (optional) ---------------------------------------------------------------------------
