@@ -1,0 +1,186 @@
+"""The pictures `danet visualize` writes: overlay, attention, confusion matrix and training curves.
+
+Each function returns an H x W x 3 uint8 RGB array; the loaders read the files the other commands
+write (`danet evaluate --json`, a training run's `metrics.jsonl`). No torch here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from danet.errors import DanetError
+from danet.visualization import _draw
+from danet.visualization.charts import labelled_matrix, line_chart, matrix_heat
+from danet.visualization.colorize import legend_entries, legend_panel, overlay
+from danet.visualization.heatmap import colour_bar, heat_overlay, mark_point
+
+if TYPE_CHECKING:
+    from danet.visualization.attention import AttentionResult
+
+LOSS_KEYS = ("loss", "loss_out", "loss_pam", "loss_cam", "loss_aux")
+
+
+def overlay_figure(
+    image: np.ndarray,
+    mask: np.ndarray,
+    names: Sequence[str],
+    table: np.ndarray,
+    *,
+    alpha: float = 0.5,
+    ignore_index: int = 255,
+) -> np.ndarray:
+    """The photo with the mask blended over it and, to its right, a legend of the classes present."""
+    blended = overlay(image, mask, table, alpha=alpha, ignore_index=ignore_index)
+    entries = legend_entries(mask, names, table, ignore_index=ignore_index)
+    text_height = max(10.0, min(18.0, image.shape[0] / 30))
+    return _draw.hstack([blended, legend_panel(entries, image.shape[0], text_height=text_height)], gap=0)
+
+
+def _panel(image: np.ndarray, title: str, bar: np.ndarray | None = None) -> np.ndarray:
+    body = _draw.hstack([image, bar], gap=4) if bar is not None else image
+    return _draw.with_title(body, title, text_height=12)
+
+
+def attention_figure(
+    result: AttentionResult, names: Sequence[str], table: np.ndarray, *, panel: int = 320
+) -> np.ndarray:
+    """Row 1: each query point and its PAM map over the image. Row 2: the CAM matrix and the
+    attended channels most selective for the chosen class."""
+    image = _draw.fit(result.image, panel)
+    name_of = names[result.channel.class_id] if result.channel.class_id < len(names) else "?"
+    rows = [
+        _draw.with_title(_position_row(result, image, table), "Position attention: where each point looks"),
+        _draw.with_title(
+            _channel_row(result, image), f"Channel attention: attended channels for '{name_of}'"
+        ),
+    ]
+    return _draw.border(_draw.vstack(rows, gap=16), 8)
+
+
+def _position_row(result: AttentionResult, image: np.ndarray, table: np.ndarray) -> np.ndarray:
+    factor = image.shape[0] / result.image.shape[0]
+    points = [(round(y * factor), round(x * factor)) for y, x in result.position.points]
+    marked = overlay(image, _resize_ids(result.prediction, image.shape[:2]), table, alpha=0.4)
+    for i, (y, x) in enumerate(points):
+        marked = mark_point(marked, y, x)
+        _draw.put_text(marked, str(i + 1), (x + 6, y + 4), 0.4)
+    panels = [_panel(marked, "input, prediction and query points")]
+    position = result.position
+    for i, ((y, x), cell) in enumerate(zip(position.points, position.cells, strict=True)):
+        vmax = float(position.rows[i].max())
+        heat = heat_overlay(image, _draw.fit_to(position.maps[i], image.shape[:2]), vmin=0.0, vmax=vmax)
+        bar = colour_bar(image.shape[0], 0.0, vmax, width=10, text_height=10)
+        title = f"{i + 1}: PAM of (y={y}, x={x}), cell {cell}"
+        panels.append(_panel(mark_point(heat, *points[i]), title, bar))
+    return _draw.grid(panels, columns=4)
+
+
+def _channel_row(result: AttentionResult, image: np.ndarray) -> np.ndarray:
+    channel, height = result.channel, image.shape[0]
+    matrix = channel.matrix
+    bar = colour_bar(height, float(matrix.min()), float(matrix.max()), width=10, text_height=10)
+    panels = [_panel(matrix_heat(matrix, height), f"CAM matrix ({matrix.shape[0]}x{matrix.shape[1]})", bar)]
+    for index, score, values in zip(channel.channels, channel.scores, channel.maps, strict=True):
+        heat = heat_overlay(image, _draw.fit_to(values, image.shape[:2]), alpha=0.6)
+        panels.append(_panel(heat, f"channel {index} (score {score:.2f})"))
+    return _draw.hstack(panels)
+
+
+def _resize_ids(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    if mask.shape == size:
+        return mask
+    return cv2.resize(mask.astype(np.uint8), (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def read_evaluation(path: str | os.PathLike[str]) -> tuple[np.ndarray, list[str]]:
+    """The confusion matrix (K x K counts, rows = ground truth) and class names of an evaluation JSON."""
+    data = _read_json(Path(path))
+    confusion = np.asarray(data.get("confusion", []), dtype=np.float64)
+    k = confusion.shape[0] if confusion.ndim == 2 else 0
+    if k == 0 or confusion.shape != (k, k):
+        raise DanetError(f"{path}: no square `confusion` matrix; write one with `danet evaluate --json FILE`")
+    names = [str(n) for n in data.get("class_names") or []]
+    names = names[:k] + [f"class_{i}" for i in range(len(names), k)]
+    return confusion, names
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DanetError(f"{path} does not exist") from None
+    except (OSError, ValueError) as error:
+        raise DanetError(f"{path} is not a readable JSON file: {error}") from None
+    if not isinstance(data, dict):
+        raise DanetError(f"{path}: expected a JSON object")
+    return data
+
+
+def confusion_figure(confusion: np.ndarray, names: Sequence[str], *, title: str = "") -> np.ndarray:
+    """The confusion matrix normalised by row (the share of each true class given to each prediction)."""
+    totals = confusion.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normalised = np.where(totals > 0, confusion / totals, np.nan)  # rows without pixels stay grey
+    return labelled_matrix(
+        normalised,
+        names,
+        title=title or "Confusion matrix (normalised by row)",
+        row_title="ground truth",
+        column_title="prediction",
+    )
+
+
+def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records of `<run_dir>/metrics.jsonl` (or the file itself); bad lines are an error."""
+    path = Path(run_dir)
+    path = path / "metrics.jsonl" if path.is_dir() else path
+    if not path.is_file():
+        raise DanetError(f"{path} does not exist; pass a `danet train` run folder holding metrics.jsonl")
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise DanetError(f"{path}:{number} is not valid JSON") from None
+        if isinstance(record, dict) and "iteration" in record:
+            records.append(record)
+    if not records:
+        raise DanetError(f"{path} holds no records with an `iteration`")
+    return records
+
+
+def _series(records: Sequence[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
+    pairs = [(float(r["iteration"]), _number(r.get(key))) for r in records if key in r]
+    return [x for x, _ in pairs], [y for _, y in pairs]
+
+
+def _number(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def curves_figure(records: Sequence[dict[str, Any]], *, size: tuple[int, int] = (320, 640)) -> np.ndarray:
+    """Losses, learning rate and validation mIoU against the iteration, one chart each."""
+    losses = {k: _series(records, k) for k in LOSS_KEYS if any(k in r for r in records)}
+    charts = [line_chart(losses, title="Training loss", xlabel="iteration", ylabel="loss", size=size)]
+    if any("lr" in r for r in records):
+        lr = {"lr": _series(records, "lr")}
+        charts.append(line_chart(lr, title="Learning rate", xlabel="iteration", ylabel="lr", size=size))
+    if any("miou" in r for r in records):
+        miou = {"mIoU": _series(records, "miou")}
+        charts.append(line_chart(miou, title="Validation mIoU", xlabel="iteration", ylabel="mIoU", size=size))
+    return _draw.border(_draw.vstack(charts, gap=12), 8)
