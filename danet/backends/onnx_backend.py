@@ -138,7 +138,7 @@ def load_onnxruntime(path: str | os.PathLike[str], **options: Any) -> OnnxRuntim
     precision = options.pop("precision", None)
     if precision not in (None, "fp32", "auto"):
         raise BackendError("the onnxruntime backend runs the precision stored in the file; drop --precision")
-    for ignored in ("trust", "overrides", "channels_last"):
+    for ignored in ("trust", "overrides", "channels_last", "dataset"):
         options.pop(ignored, None)
     return OnnxRuntimeBackend(
         path, device=str(options.pop("device", "auto")), threads=options.pop("threads", None)

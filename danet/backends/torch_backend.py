@@ -52,8 +52,9 @@ class TorchBackend:
         from danet.checkpoints import load_model
 
         trust = bool(options.pop("trust", False))
+        dataset = options.pop("dataset", None)
         overrides = options.pop("overrides", None) or {}
-        return cls(load_model(path, trust=trust, **overrides), **options)
+        return cls(load_model(path, trust=trust, dataset=dataset, **overrides), **options)
 
     @torch.inference_mode()
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
