@@ -209,10 +209,10 @@ for _info in (
     DatasetInfo("sbd", "SBD benchmark_RELEASE only (into the voc root)", "voc"),
     DatasetInfo("voc_aug", "VOC 2012 + SBD, prepared as trainaug", "voc", "voc_aug", ("voc", "sbd")),
     DatasetInfo(
-        "pascal_context", "PASCAL Context (VOC2010 + 459-class label maps)", prepare_name="pascal_context"
+        "pascal_context", "PASCAL Context (VOC2010 + PASCAL-in-Detail)", prepare_name="pascal_context"
     ),
     DatasetInfo(
-        "pascal_context_detail", "PASCAL-in-Detail JSON for the Detail API (optional)", "pascal_context"
+        "pascal_context_maps", "459-class Context label maps (optional alternative)", "pascal_context"
     ),
     DatasetInfo("coco_stuff164k", "COCO-Stuff 164k", prepare_name="coco_stuff164k"),
 ):
@@ -256,17 +256,18 @@ _data(
 )
 _data(
     "pascal_context",
-    ("https://cs.stanford.edu/~roozbeh/pascal-context/trainval.tar.gz",),
-    30.7 * _MB,
-    archive="tgz",
-    notes="459-class LabelMap .mat files; no published checksum: sha256 recorded on first download",
-)
-_data(
-    "pascal_context_detail",
     ("https://codalabuser.blob.core.windows.net/public/trainval_merged.json",),
     0,
     target="VOCdevkit/VOC2010",
-    notes="PASCAL-in-Detail annotations (not needed by danet's preparation)",
+    notes="PASCAL-in-Detail annotations (train 4998 / val 5105)",
+)
+_data(
+    "pascal_context_maps",
+    ("https://cs.stanford.edu/~roozbeh/pascal-context/trainval.tar.gz",),
+    30.7 * _MB,
+    archive="tgz",
+    notes="459-class LabelMap .mat files, used instead of the Detail JSON when present; no published "
+    "checksum: sha256 recorded on first download",
 )
 _data("coco_stuff164k", (_COCO + "train2017.zip",), 18000 * _MB, archive="zip", target="images")
 _data("coco_stuff164k", (_COCO + "val2017.zip",), 778 * _MB, archive="zip", target="images")
