@@ -8,9 +8,10 @@ can be re-run after an interruption. Run by hand with `python -m danet.datasets.
 - pascal_context(59): 459-class labels -> `VOC2010/SegmentationClassContext/*.png` (0..59, the rank
   of the id among the 60 kept ids; every other id is background 0) and
   `ImageSets/SegmentationContext/{train,val}.txt`. Needs VOCtrainval_03-May-2010.tar (JPEGImages)
-  plus either trainval.tar.gz from https://cs.stanford.edu/~roozbeh/pascal-context/
-  (`trainval/<id>.mat` with a `LabelMap` field; splits from VOC2010 ImageSets/Main/{train,val}.txt)
-  or PASCAL-in-Detail's `trainval_merged.json` (its train/val phases; no Detail API build needed).
+  plus either PASCAL-in-Detail's `trainval_merged.json` (in the root or VOC2010/; its train/val
+  phases; read without the Detail API's C build; used when present) or trainval.tar.gz from
+  https://cs.stanford.edu/~roozbeh/pascal-context/ (`trainval/<id>.mat` with a `LabelMap` field;
+  splits from VOC2010 ImageSets/Main/{train,val}.txt).
 - cityscapes, ade20k, voc, coco_stuff164k: nothing to do (labels are mapped on the fly);
   `write_cityscapes_train_ids` optionally writes mmseg-style `*_gtFine_labelTrainIds.png`.
 No torch here; scipy (the `danet[scipy]` extra) is needed to read .mat files.
@@ -165,16 +166,16 @@ def check_context_labels(labels_txt: Path, reporter: Reporter) -> None:
 
 
 def convert_pascal_context(root: Path, reporter: Reporter) -> None:
-    """Write the 60-class masks and split lists from the label maps, or else from the Detail JSON."""
+    """Write the 60-class masks and split lists from the Detail JSON, or else from the label maps."""
     context = first_existing(root, CONTEXT_DIRS, "JPEGImages")
     if context is None:
         raise DatasetError(f"VOC2010 not found under {root}: extract VOCtrainval_03-May-2010.tar there")
     labels = next((root / d for d in CONTEXT_LABEL_DIRS if any((root / d).glob("*.mat"))), None)
     detail = next((p for p in (root / DETAIL_JSON, context / DETAIL_JSON) if p.is_file()), None)
-    if labels is not None:
-        _context_from_mats(context, labels, reporter)
-    elif detail is not None:
+    if detail is not None:  # the annotations mmseg, PyTorch-Encoding and the official code use
         _context_from_detail(context, detail, reporter)
+    elif labels is not None:
+        _context_from_mats(context, labels, reporter)
     else:
         raise DatasetError(
             f"PASCAL Context labels not found under {root}: extract trainval.tar.gz from "
