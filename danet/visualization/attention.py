@@ -196,3 +196,35 @@ def compute_attention(
     position = position_maps(model, pam_input, points or default_points(*size), size)
     channel = channel_maps(model, cam_input, prediction, class_id, top_channels)
     return AttentionResult(image, prediction, position, channel)
+
+
+def attention_from_backend(
+    backend: object,
+    image: np.ndarray,
+    *,
+    points: Sequence[tuple[int, int]] | None = None,
+    class_spec: str | int | None = None,
+    top_channels: int = 4,
+) -> AttentionResult:
+    """`compute_attention` for a loaded backend (it must hold a PyTorch DANet: `backend.model`)."""
+    from danet.errors import BackendError
+    from danet.evaluation import image_to_batch
+
+    model = getattr(backend, "model", None)
+    if not isinstance(model, nn.Module):
+        raise BackendError(
+            "attention maps need a PyTorch checkpoint (the torch backend), not an exported model"
+        )
+    meta = backend.meta  # type: ignore[attr-defined]
+    device = next(model.parameters()).device
+    batch = image_to_batch(image, device, meta.mean, meta.std)  # (1, 3, H, W)
+    return compute_attention(
+        model,
+        batch,
+        image,
+        points=points,
+        class_spec=class_spec,
+        class_names=meta.names(),
+        top_channels=top_channels,
+        ignore_index=meta.ignore_index,
+    )

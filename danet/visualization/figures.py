@@ -74,9 +74,9 @@ def _position_row(result: AttentionResult, image: np.ndarray, table: np.ndarray)
     panels = [_panel(marked, "input, prediction and query points")]
     position = result.position
     for i, ((y, x), cell) in enumerate(zip(position.points, position.cells, strict=True)):
-        vmax = float(position.rows[i].max())
-        heat = heat_overlay(image, _draw.fit_to(position.maps[i], image.shape[:2]), vmin=0.0, vmax=vmax)
-        bar = colour_bar(image.shape[0], 0.0, vmax, width=10, text_height=10)
+        vmin, vmax = float(position.rows[i].min()), float(position.rows[i].max())  # stretched per point
+        heat = heat_overlay(image, _draw.fit_to(position.maps[i], image.shape[:2]), vmin=vmin, vmax=vmax)
+        bar = colour_bar(image.shape[0], vmin, vmax, width=10, text_height=10)
         title = f"{i + 1}: PAM of (y={y}, x={x}), cell {cell}"
         panels.append(_panel(mark_point(heat, *points[i]), title, bar))
     return _draw.grid(panels, columns=4)
