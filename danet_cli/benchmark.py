@@ -1,11 +1,196 @@
-"""`danet benchmark`: Measure speed and memory."""
+"""`danet benchmark`: latency, throughput, peak memory and FLOPs of a model, a model file or PAM alone."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from danet_cli._pending import register_pending
+_PANEL_MODEL = "What to measure"
+_PANEL_RUN = "How to run it"
+_PANEL_OUT = "Measurement and output"
+
+
+def benchmark(
+    model: Annotated[
+        str, typer.Option(help="Registered model name (see `danet info`).", rich_help_panel=_PANEL_MODEL)
+    ] = "danet_resnet50",
+    size: Annotated[
+        tuple[int, int],
+        typer.Option(
+            metavar="H W",
+            help="Input height and width (with --pam-only: the feature-map size, e.g. 128 256).",
+            rich_help_panel=_PANEL_MODEL,
+        ),
+    ] = (512, 1024),
+    batch: Annotated[int, typer.Option(help="Images per step.", rich_help_panel=_PANEL_MODEL)] = 1,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="Benchmark this model file instead of --model.", rich_help_panel=_PANEL_MODEL),
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="Backend that runs --checkpoint (default: from the file name).",
+            rich_help_panel=_PANEL_MODEL,
+        ),
+    ] = None,
+    pam_only: Annotated[
+        bool,
+        typer.Option(
+            "--pam-only",
+            help="Measure position attention alone on a (B, --channels, H, W) feature map.",
+            rich_help_panel=_PANEL_MODEL,
+        ),
+    ] = False,
+    channels: Annotated[
+        int, typer.Option(help="Feature channels for --pam-only.", rich_help_panel=_PANEL_MODEL)
+    ] = 512,
+    train: Annotated[
+        bool,
+        typer.Option(
+            "--train",
+            help="Time a training step (forward, loss, backward, SGD).",
+            rich_help_panel=_PANEL_MODEL,
+        ),
+    ] = False,
+    num_classes: Annotated[
+        int, typer.Option(help="Classes of the model.", rich_help_panel=_PANEL_MODEL)
+    ] = 19,
+    multi_grid: Annotated[
+        bool, typer.Option("--multi-grid", help="Multi-grid layer4 (4, 8, 16).", rich_help_panel=_PANEL_MODEL)
+    ] = False,
+    output_stride: Annotated[
+        int, typer.Option(help="Output stride 8 or 16.", rich_help_panel=_PANEL_MODEL)
+    ] = 8,
+    device: Annotated[
+        str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PANEL_RUN)
+    ] = "auto",
+    precision: Annotated[
+        str, typer.Option(help="fp32, bf16 or fp16 (autocast).", rich_help_panel=_PANEL_RUN)
+    ] = "fp32",
+    channels_last: Annotated[
+        bool, typer.Option("--channels-last", help="NHWC memory format.", rich_help_panel=_PANEL_RUN)
+    ] = False,
+    compile: Annotated[
+        bool, typer.Option("--compile", help="Run through torch.compile.", rich_help_panel=_PANEL_RUN)
+    ] = False,
+    pam: Annotated[
+        str,
+        typer.Option(
+            help="Position attention: efficient, chunked, sdpa or naive (same numbers, different cost).",
+            rich_help_panel=_PANEL_RUN,
+        ),
+    ] = "efficient",
+    warmup: Annotated[int, typer.Option(help="Untimed steps first.", rich_help_panel=_PANEL_OUT)] = 2,
+    repeats: Annotated[
+        int, typer.Option(help="Timed steps (median and min reported).", rich_help_panel=_PANEL_OUT)
+    ] = 5,
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KEY=VALUE",
+            help="Also measure the same settings with one changed (e.g. pam=naive, precision=bf16) "
+            "and print both rows and their ratios.",
+            rich_help_panel=_PANEL_OUT,
+        ),
+    ] = None,
+    rounds: Annotated[
+        int,
+        typer.Option(
+            help="With --compare: alternate the two runs this many times (A, B, A, B).",
+            rich_help_panel=_PANEL_OUT,
+        ),
+    ] = 1,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", help="Write the result record(s) to this JSON file.", rich_help_panel=_PANEL_OUT
+        ),
+    ] = None,
+    conv_probe: Annotated[
+        bool,
+        typer.Option(
+            help="Measure this machine's 3x3 conv GFLOP/s for comparison.", rich_help_panel=_PANEL_OUT
+        ),
+    ] = True,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help="Measure in this process instead of a fresh one (quicker; CPU peak memory less exact).",
+            rich_help_panel=_PANEL_OUT,
+        ),
+    ] = False,
+) -> None:
+    """Measure latency (median and min), images/s, peak memory, FLOPs and GFLOP/s.
+
+    CPU peak memory is the peak resident memory of a fresh process, absolute and added by the runs;
+    on CUDA it is the allocator's maximum. Examples:
+
+      danet benchmark --model danet_resnet50 --size 512 1024 --precision bf16 --channels-last
+
+      danet benchmark --pam-only --size 128 256 --compare pam=naive
+    """
+    from danet.benchmark import BenchmarkSettings
+
+    settings = BenchmarkSettings(
+        model=model,
+        size=size,
+        batch=batch,
+        device=device,
+        precision=precision.lower(),
+        channels_last=channels_last,
+        compile=compile,
+        pam=pam,
+        train=train,
+        warmup=warmup,
+        repeats=repeats,
+        checkpoint=str(checkpoint) if checkpoint else None,
+        backend=backend,
+        pam_only=pam_only,
+        channels=channels,
+        num_classes=num_classes,
+        multi_grid=multi_grid,
+        output_stride=output_stride,
+        conv_probe=conv_probe,
+    )
+    data = _run(settings, compare, rounds, isolate=not in_process)
+    if json_path is not None:
+        from danet.fileio import atomic_write_text
+
+        atomic_write_text(json_path, json.dumps(data, indent=2) + "\n")
+
+
+def _run(settings: Any, compare: str | None, rounds: int, *, isolate: bool) -> dict[str, Any]:
+    from danet.benchmark import compare as compare_settings
+    from danet.benchmark import run_benchmark
+    from danet.benchmark.report import COLUMNS, describe, ratio_row, result_row, work_line
+    from danet.errors import ConfigError
+    from danet_cli._console import RichReporter
+
+    reporter = RichReporter()
+    if rounds < 1:
+        raise ConfigError(f"--rounds must be at least 1, got {rounds}")
+    if compare is None:
+        record = run_benchmark(settings, isolate=isolate)
+        reporter.table(f"benchmark: {describe(record['settings'])}", COLUMNS, [result_row(record, "result")])
+        reporter.info(work_line(record))
+        return record
+    variant = settings.with_override(compare)
+    result = compare_settings(settings, variant, rounds=rounds, isolate=isolate, reporter=reporter)
+    rows = [
+        result_row(result.baseline, "A"),
+        result_row(result.variant, "B"),
+        ratio_row(result.ratios, "B / A"),
+    ]
+    title = f"benchmark: A = {describe(result.baseline['settings'])}; B = A with {compare}"
+    reporter.table(title, COLUMNS, rows)
+    reporter.info(work_line(result.baseline))
+    return result.to_dict()
 
 
 def register(app: typer.Typer) -> None:
-    register_pending(app, "benchmark", "Measure speed and memory")
+    app.command("benchmark")(benchmark)
