@@ -1,11 +1,72 @@
-"""`danet export`: Export a checkpoint to ONNX or TorchScript."""
+"""`danet export`: a checkpoint as ONNX or TorchScript, checked against PyTorch."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from danet_cli._pending import register_pending
+from danet.errors import ConfigError
+
+_HELP = "Export a checkpoint to ONNX or TorchScript (checked against PyTorch)."
+_SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
+
+
+def export(
+    checkpoint: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[CHECKPOINT|RUN_DIR]",
+            help="Checkpoint file or `danet train` run folder (default: newest run's best).",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="onnx or torchscript.")] = "onnx",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="File to write (default: CHECKPOINT_NAME.onnx / .torchscript.pt)."
+        ),
+    ] = None,
+    size: Annotated[
+        tuple[int, int], typer.Option(metavar="H W", help="Input height and width to export and check at.")
+    ] = (512, 512),
+    dynamic: Annotated[
+        bool,
+        typer.Option("--dynamic", help="Accept any batch size, height and width (checked at two sizes)."),
+    ] = False,
+    opset: Annotated[int | None, typer.Option(min=7, help="ONNX opset (default: the exporter's).")] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Allow checkpoints that need full unpickling.")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
+) -> None:
+    """Export a checkpoint to ONNX or TorchScript (checked against PyTorch)."""
+    from danet.export import FORMATS, export_model
+    from danet_cli._console import RichReporter
+    from danet_cli._runs import resolve_checkpoint
+
+    if output_format not in FORMATS:
+        raise ConfigError(f"unknown --format {output_format!r}; use one of {', '.join(FORMATS)}")
+    if opset is not None and output_format != "onnx":
+        raise ConfigError("--opset applies to --format onnx only")
+    reporter = RichReporter()
+    path = resolve_checkpoint(checkpoint)
+    target = output or Path(path.name.split(".")[0] + _SUFFIXES[output_format])
+    reporter.info(
+        f"exporting {path} to {output_format} at {size[0]}x{size[1]}{' (dynamic)' if dynamic else ''}"
+    )
+    result = export_model(
+        path, target, fmt=output_format, size=size, dynamic=dynamic, opset=opset,
+        overwrite=overwrite, trust=trust, reporter=reporter,
+    )  # fmt: skip
+    rows = [["x".join(str(v) for v in shape), f"{diff:.2e}"] for shape, diff in result.checks]
+    reporter.table("Exported vs PyTorch logits", ["input", "max abs diff"], rows)
+    size_mb = result.path.stat().st_size / 1e6
+    reporter.info(f"wrote {result.path} ({size_mb:.1f} MB, exporter: {result.exporter})")
+    reporter.info(f"max abs diff {result.max_abs_diff:.2e}")
 
 
 def register(app: typer.Typer) -> None:
-    register_pending(app, "export", "Export a checkpoint to ONNX or TorchScript")
+    app.command("export", help=_HELP)(export)

@@ -1,0 +1,292 @@
+"""Export a checkpoint to ONNX or TorchScript and check that the exported model gives the same logits.
+
+The exported model takes a normalised (B, 3, H, W) float32 RGB batch and returns the fused logits
+`out` (B, K, H, W). Everything needed to run it without another file (class names, palette,
+normalisation, align_corners) is stored inside: ONNX `metadata_props` with `danet.*` keys, or the
+TorchScript extra file `danet_meta.json`. Position attention is exported with the `naive`
+implementation: the same numbers, but no loop whose length depends on the image size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from danet._version import __version__
+from danet.backends import ModelMeta, load_backend
+from danet.errors import ConfigError, ExportError
+from danet.fileio import atomic_path, check_writable
+from danet.reporting import NullReporter, Reporter
+
+FORMATS = ("onnx", "torchscript")
+META_FILE = "danet_meta.json"
+TOLERANCE = 1e-3  # largest accepted |exported - PyTorch| on the check inputs
+_ONNX_HINT = "ONNX export needs the onnx extra: pip install 'danet[onnx]'"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    format: str
+    exporter: str  # "dynamo", "torchscript" (the legacy ONNX exporter) or "trace"
+    checks: tuple[tuple[tuple[int, ...], float], ...]  # (input shape, max abs difference) per check
+
+    @property
+    def max_abs_diff(self) -> float:
+        return max(diff for _, diff in self.checks)
+
+
+class FusedLogits(nn.Module):
+    """The model reduced to one output, the fused logits `out` (an exported graph returns tensors)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)["out"]
+
+
+def metadata(meta: ModelMeta, *, size: tuple[int, int], dynamic: bool) -> dict[str, str]:
+    """The `danet.*` key/value strings stored with an exported model."""
+    return {
+        "danet.model_name": meta.model_name,
+        "danet.num_classes": str(meta.num_classes),
+        "danet.class_names": json.dumps(list(meta.names())),
+        "danet.palette": json.dumps([list(c) for c in meta.palette]),
+        "danet.mean": json.dumps(list(meta.mean)),
+        "danet.std": json.dumps(list(meta.std)),
+        "danet.align_corners": json.dumps(bool(meta.align_corners)),
+        "danet.dataset": meta.dataset,
+        "danet.ignore_index": str(meta.ignore_index),
+        "danet.input": "input: (B, 3, H, W) float32 RGB, (pixel / 255 - mean) / std",
+        "danet.output": "out: (B, K, H, W) logits at the input size",
+        "danet.export_size": json.dumps(list(size)),
+        "danet.dynamic": json.dumps(dynamic),
+        "danet.version": __version__,
+    }
+
+
+def meta_from_metadata(values: Mapping[str, str]) -> ModelMeta:
+    """`ModelMeta` back from the strings `metadata` wrote (for backends that run exported files)."""
+    try:
+        return ModelMeta(
+            model_name=values["danet.model_name"],
+            num_classes=int(values["danet.num_classes"]),
+            class_names=tuple(json.loads(values.get("danet.class_names", "[]"))),
+            palette=tuple(tuple(int(v) for v in c) for c in json.loads(values.get("danet.palette", "[]"))),
+            ignore_index=int(values.get("danet.ignore_index", "255")),
+            dataset=values.get("danet.dataset", ""),
+            mean=tuple(json.loads(values["danet.mean"])),
+            std=tuple(json.loads(values["danet.std"])),
+            align_corners=bool(json.loads(values.get("danet.align_corners", "true"))),
+        )
+    except (KeyError, ValueError, TypeError) as error:
+        raise ExportError(f"the model's danet metadata is missing or damaged ({error})") from None
+
+
+def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The `danet.*` metadata_props of an ONNX file."""
+    onnx = _require_onnx()
+    model = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props if p.key.startswith("danet.")}
+
+
+def read_torchscript_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The metadata saved beside a TorchScript model (`danet_meta.json`)."""
+    extra = {META_FILE: ""}
+    with _quiet_exporters():
+        torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    return json.loads(extra[META_FILE] or "{}")
+
+
+def _require_onnx() -> Any:
+    try:
+        import onnx
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise ExportError(_ONNX_HINT) from None
+    return onnx
+
+
+@contextlib.contextmanager
+def _quiet_exporters() -> Iterator[None]:
+    """Silence the exporters' deprecation chatter and logging; real failures still raise."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def check_shapes(size: tuple[int, int], dynamic: bool) -> list[tuple[int, int, int, int]]:
+    """Input shapes the exported model is checked on: the export size, plus another batch and size
+    when the export claims dynamic shapes."""
+    height, width = size
+    shapes = [(1, 3, height, width)]
+    if dynamic:
+        shapes.append((2, 3, max(16, height // 2 + 5), max(16, width // 2 + 3)))
+    return shapes
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"
+
+
+def _onnx_proto(
+    wrapper: nn.Module, example: torch.Tensor, opset: int | None, dynamic: bool, reporter: Reporter
+) -> tuple[Any, str]:
+    """The ONNX graph from the dynamo exporter, or from the TorchScript-based one if dynamo fails."""
+    onnx = _require_onnx()
+    names: dict[str, Any] = {"input_names": ["input"], "output_names": ["out"]}
+    try:
+        shapes = None
+        if dynamic:
+            from torch.export import Dim
+
+            shapes = ({0: Dim("batch"), 2: Dim("height"), 3: Dim("width")},)
+        with _quiet_exporters():
+            program = torch.onnx.export(
+                wrapper,
+                (example,),
+                dynamo=True,
+                verbose=False,
+                opset_version=opset,
+                dynamic_shapes=shapes,
+                **names,
+            )
+        return program.model_proto, "dynamo"
+    except Exception as error:  # noqa: BLE001 - any dynamo failure: the legacy exporter may still work
+        reporter.warning(
+            f"the dynamo ONNX exporter failed ({_first_line(error)}); using the TorchScript-based one"
+        )
+    axes = {"input": {0: "batch", 2: "height", 3: "width"}, "out": {0: "batch", 2: "height", 3: "width"}}
+    buffer = io.BytesIO()
+    try:
+        with _quiet_exporters():
+            torch.onnx.export(
+                wrapper, (example,), buffer, dynamo=False, opset_version=opset or 17,
+                dynamic_axes=axes if dynamic else None, **names,
+            )  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - report why in one line
+        raise ExportError(f"ONNX export failed: {_first_line(error)}") from error
+    return onnx.load_from_string(buffer.getvalue()), "torchscript"
+
+
+def _write_onnx(proto: Any, path: Path, props: Mapping[str, str]) -> None:
+    onnx = _require_onnx()
+    for key, value in props.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save_model(proto, str(path))
+
+
+def _onnx_runner(path: Path) -> Any:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return lambda x: session.run(["out"], {"input": x.numpy()})[0]
+
+
+def _write_torchscript(
+    wrapper: nn.Module, example: torch.Tensor, path: Path, props: Mapping[str, str]
+) -> None:
+    with _quiet_exporters(), torch.no_grad():
+        traced = torch.jit.trace(wrapper, example, check_trace=False)
+        torch.jit.save(traced, str(path), _extra_files={META_FILE: json.dumps(dict(props))})
+
+
+def _torchscript_runner(path: Path) -> Any:
+    with _quiet_exporters():
+        loaded = torch.jit.load(str(path), map_location="cpu")
+    return lambda x: loaded(x).detach().numpy()
+
+
+def _compare(
+    wrapper: nn.Module, run: Any, shapes: list[tuple[int, int, int, int]]
+) -> tuple[tuple[tuple[int, ...], float], ...]:
+    """Max |exported - PyTorch| on seeded random inputs of each shape."""
+    generator = torch.Generator().manual_seed(0)
+    wrapper.eval()  # the legacy exporter may leave the modules in training mode
+    results = []
+    for shape in shapes:
+        x = torch.randn(*shape, generator=generator)
+        with torch.inference_mode():
+            expected = wrapper(x).numpy()
+            got = np.asarray(run(x))
+        if got.shape != expected.shape:
+            raise ExportError(
+                f"the exported model returned {got.shape} for input {shape}, expected {expected.shape}"
+            )
+        results.append((shape, float(np.abs(got - expected).max())))
+    return tuple(results)
+
+
+def _load(checkpoint: str | os.PathLike[str], trust: bool) -> tuple[nn.Module, ModelMeta]:
+    backend = load_backend(
+        checkpoint, "torch", device="cpu", precision="fp32", **({"trust": True} if trust else {})
+    )
+    model = backend.model.float().eval()  # type: ignore[attr-defined]
+    if hasattr(model, "set_pam_implementation"):
+        model.set_pam_implementation("naive")  # same numbers, no size-dependent chunk loop
+    return model, backend.meta
+
+
+def export_model(
+    checkpoint: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    fmt: str = "onnx",
+    size: tuple[int, int] = (512, 512),
+    dynamic: bool = False,
+    opset: int | None = None,
+    overwrite: bool = False,
+    trust: bool = False,
+    tolerance: float = TOLERANCE,
+    reporter: Reporter | None = None,
+) -> ExportResult:
+    """Export `checkpoint` to `output` and check it against PyTorch; the file appears only if it passes."""
+    reporter = reporter or NullReporter()
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if min(size) < 16:
+        raise ConfigError(f"export size must be at least 16x16, got {size[0]}x{size[1]}")
+    if fmt == "onnx":
+        _require_onnx()
+    target = check_writable(output, overwrite)
+    model, meta = _load(checkpoint, trust)
+    wrapper = FusedLogits(model).eval()
+    example = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(1))
+    props = metadata(meta, size=size, dynamic=dynamic)
+    with atomic_path(target) as tmp:
+        if fmt == "onnx":
+            proto, exporter = _onnx_proto(wrapper, example, opset, dynamic, reporter)
+            _write_onnx(proto, tmp, props)
+            run = _onnx_runner(tmp)
+        else:
+            _write_torchscript(wrapper, example, tmp, props)
+            exporter, run = "trace", _torchscript_runner(tmp)
+        checks = _compare(wrapper, run, check_shapes(size, dynamic))
+        worst = max(diff for _, diff in checks)
+        if not worst <= tolerance:
+            raise ExportError(
+                f"the exported model differs from PyTorch by {worst:.2e} (more than {tolerance:.0e})"
+            )
+    return ExportResult(target, fmt, exporter, checks)
