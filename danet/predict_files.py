@@ -18,7 +18,7 @@ from danet.fileio import check_writable
 from danet.image_io import read_image
 from danet.media import PredictionWriter, VideoReader, VideoWriter
 from danet.predictor import Predictor
-from danet.reporting import NullReporter, Reporter
+from danet.reporting import NullReporter, ProgressTask, Reporter
 from danet.sources import Source
 
 
@@ -40,6 +40,13 @@ def _frames_dir(target: Path) -> Path:
     return target.with_name(f"{target.stem}_frames")
 
 
+@dataclass(frozen=True)
+class PredictOptions:
+    overwrite: bool = False
+    skip_errors: bool = False
+    save_frames: bool = False
+
+
 def predict_sources(
     predictor: Predictor,
     sources: Sequence[Source],
@@ -51,46 +58,83 @@ def predict_sources(
     save_frames: bool = False,
     reporter: Reporter | None = None,
 ) -> PredictionSummary:
-    """Predict every source and write its output to `targets[source.path]`."""
+    """Predict every source and write its output to `targets[source.path]`.
+
+    Every target is checked first, so an existing file stops the run before any work is done.
+    """
     reporter = reporter or NullReporter()
     for target in targets.values():
         check_writable(target, overwrite)
-    summary = PredictionSummary()
     images = [s for s in sources if not s.is_video]
     videos = [s for s in sources if s.is_video]
     total = len(images) + sum(_frame_count(v) for v in videos)
     start = time.perf_counter()
     with reporter.progress("predict", total or None) as task:
-
-        def skip(source: Source, error: DanetError) -> None:
-            if not skip_errors:
-                raise DanetError(f"{error} (pass --skip-errors to skip unreadable inputs)") from None
-            reporter.warning(f"skipped {source.path}: {error}")
-            summary.skipped.append(str(source.path))
-            task.advance(1)
-
-        for batch in _image_batches(images, predictor.config.batch_size, skip):
-            results = predictor.predict_many([image for _, image in batch], probs=writer.needs_probs)
-            for (source, image), result in zip(batch, results, strict=True):
-                writer.write(targets[source.path], image, result.mask, result.probs)
-                summary.outputs.append(targets[source.path])
-            summary.images += len(batch)
-            task.advance(len(batch))
+        run = _Run(
+            predictor, targets, writer, PredictOptions(overwrite, skip_errors, save_frames), reporter, task
+        )
+        run.images(images)
         for video in videos:
-            target = targets[video.path]
-            try:
-                summary.frames += _predict_video(
-                    predictor, video, target, writer, save_frames, overwrite, task.advance
-                )
-            except DanetError as error:
-                skip(video, error)
-                continue
-            summary.videos += 1
-            summary.outputs.append(target)
-            if save_frames:
-                summary.outputs.append(_frames_dir(target))
-    summary.seconds = time.perf_counter() - start
-    return summary
+            run.video(video)
+    run.summary.seconds = time.perf_counter() - start
+    return run.summary
+
+
+class _Run:
+    """One `predict_sources` call: the shared state of its image and video loops."""
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        targets: dict[Path, Path],
+        writer: PredictionWriter,
+        options: PredictOptions,
+        reporter: Reporter,
+        task: ProgressTask,
+    ) -> None:
+        self.predictor, self.targets, self.writer = predictor, targets, writer
+        self.options, self.reporter, self.task = options, reporter, task
+        self.summary = PredictionSummary()
+
+    def skip(self, source: Source, error: DanetError) -> None:
+        """Stop on an unreadable input, or with `skip_errors` warn, count it and go on."""
+        if not self.options.skip_errors:
+            raise DanetError(f"{error} (pass --skip-errors to skip unreadable inputs)") from None
+        self.reporter.warning(f"skipped {source.path}: {error}")
+        self.summary.skipped.append(str(source.path))
+        self.task.advance(1)
+
+    def images(self, images: Sequence[Source]) -> None:
+        for batch in _image_batches(images, self.predictor.config.batch_size, self.skip):
+            results = self.predictor.predict_many(
+                [image for _, image in batch], probs=self.writer.needs_probs
+            )
+            for (source, image), result in zip(batch, results, strict=True):
+                self.writer.write(self.targets[source.path], image, result.mask, result.probs)
+                self.summary.outputs.append(self.targets[source.path])
+            self.summary.images += len(batch)
+            self.task.advance(len(batch))
+
+    def video(self, video: Source) -> None:
+        target, options = self.targets[video.path], self.options
+        try:
+            frames = _predict_video(
+                self.predictor,
+                video,
+                target,
+                self.writer,
+                options.save_frames,
+                options.overwrite,
+                self.task.advance,
+            )
+        except DanetError as error:
+            self.skip(video, error)
+            return
+        self.summary.frames += frames
+        self.summary.videos += 1
+        self.summary.outputs.append(target)
+        if options.save_frames:
+            self.summary.outputs.append(_frames_dir(target))
 
 
 def _frame_count(video: Source) -> int:
