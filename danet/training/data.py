@@ -107,10 +107,7 @@ class TrainData:
 
 def build_datasets(config: TrainConfig) -> TrainData:
     """The augmented training split and the raw (full-size) validation split of `config.dataset`."""
-    options = dict(config.dataset_options)
-    train = get_dataset(
-        config.dataset, root=config.data_root, split=config.train_split, seed=config.seed, **options
-    )
+    train = _open(config, config.train_split, seed=config.seed)
     info = train.info
     train.transform = train_transform(
         config.crop_size or info.crop_size,
@@ -126,13 +123,21 @@ def build_datasets(config: TrainConfig) -> TrainData:
                 f"{config.dataset} has no labelled split {config.val_split!r} to validate on; "
                 f"labelled splits: {', '.join(info.labelled_splits)} (or set val_split: null)"
             )
-        val = get_dataset(config.dataset, root=config.data_root, split=config.val_split, **options)
+        val = _open(config, config.val_split)
     if len(train) < config.batch_size:
         raise DatasetError(
             f"{config.dataset} {config.train_split} has {len(train)} images, fewer than the batch size "
             f"{config.batch_size}; lower --batch-size"
         )
     return TrainData(train, val, len(train) // config.batch_size)
+
+
+def _open(config: TrainConfig, split: str, **extra: Any) -> SegmentationDataset:
+    options = {**config.dataset_options, **extra}
+    try:
+        return get_dataset(config.dataset, root=config.data_root, split=split, **options)
+    except TypeError as error:  # an option the adapter does not take
+        raise ConfigError(f"bad dataset_options for {config.dataset}: {error}") from None
 
 
 def total_iters(config: TrainConfig, iters_per_epoch: int) -> int:

@@ -167,7 +167,7 @@ class Trainer:
                         break
                     raise
                 fetched = time.perf_counter()
-                if not self._step(images, masks, iteration, stop.is_set(), window):
+                if not self._step(images, masks, iteration, stop, window):
                     status = "interrupted"
                     break
                 iteration += 1
@@ -175,10 +175,14 @@ class Trainer:
                 task.advance(1, **window.fields())
                 self._after_step(iteration, window)
             del batches
-        return self._finish(iteration, status if iteration < self.total else "finished")
+        if iteration >= self.total:
+            status = "finished"
+        elif status == "finished":
+            status = "stopped"  # --stop-after
+        return self._finish(iteration, status)
 
     def _step(
-        self, images: torch.Tensor, masks: torch.Tensor, iteration: int, stop: bool, window: Any
+        self, images: torch.Tensor, masks: torch.Tensor, iteration: int, stop: Any, window: _Window
     ) -> bool:
         """One SGD step; False when a stop was requested (the step is then not taken)."""
         device = self.ctx.device
@@ -189,8 +193,8 @@ class Trainer:
             outputs = self.model(images)
             loss, terms = self.loss(outputs, masks)
         values = torch.stack([loss.detach(), *terms.values()]).tolist()
-        bad, stop = any_true(self.ctx, [not all(math.isfinite(v) for v in values), stop])
-        if stop:
+        bad, stopping = any_true(self.ctx, [not all(math.isfinite(v) for v in values), stop.is_set()])
+        if stopping:
             return False
         if bad:
             self._fail_non_finite(iteration, values[0])
