@@ -79,7 +79,7 @@ def _position_row(result: AttentionResult, image: np.ndarray, table: np.ndarray)
         bar = colour_bar(image.shape[0], vmin, vmax, width=10, text_height=10)
         title = f"{i + 1}: PAM of (y={y}, x={x}), cell {cell}"
         panels.append(_panel(mark_point(heat, *points[i]), title, bar))
-    return _draw.grid(panels, columns=4)
+    return _draw.grid(panels, columns=min(len(panels), 5))
 
 
 def _channel_row(result: AttentionResult, image: np.ndarray) -> np.ndarray:
@@ -88,7 +88,10 @@ def _channel_row(result: AttentionResult, image: np.ndarray) -> np.ndarray:
     bar = colour_bar(height, float(matrix.min()), float(matrix.max()), width=10, text_height=10)
     panels = [_panel(matrix_heat(matrix, height), f"CAM matrix ({matrix.shape[0]}x{matrix.shape[1]})", bar)]
     for index, score, values in zip(channel.channels, channel.scores, channel.maps, strict=True):
-        heat = heat_overlay(image, _draw.fit_to(values, image.shape[:2]), alpha=0.6)
+        low, high = np.percentile(
+            values, [1, 99]
+        )  # robust range: a few extreme pixels would wash out the map
+        heat = heat_overlay(image, _draw.fit_to(values, image.shape[:2]), alpha=0.6, vmin=low, vmax=high)
         panels.append(_panel(heat, f"channel {index} (score {score:.2f})"))
     return _draw.hstack(panels)
 

@@ -64,12 +64,21 @@ def mark_point(image: np.ndarray, y: int, x: int, *, radius: int | None = None) 
     return out
 
 
-def _tick_label(value: float) -> str:
+def tick_labels(values: list[float]) -> list[str]:
+    """Short labels for tick values in one notation, with just enough digits to tell them apart."""
+    largest = max(abs(v) for v in values)
+    scientific = largest >= 1e4 or 0 < largest < 1e-2
+    for digits in range(3, 9):
+        labels = [_format(v, digits, scientific) for v in values]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
+
+
+def _format(value: float, digits: int, scientific: bool) -> str:
     if value == 0:
         return "0"
-    if abs(value) >= 1e4 or abs(value) < 1e-2:
-        return f"{value:.1e}"
-    return f"{value:.3g}"
+    return f"{value:.{digits - 1}e}" if scientific else f"{value:.{digits}g}"
 
 
 def colour_bar(
@@ -90,7 +99,7 @@ def colour_bar(
     bar_h = max(20, height - 2 * margin)
     ramp = np.linspace(1.0, 0.0, bar_h)[:, None].repeat(width, axis=1)
     bar = colour_map(ramp, vmin=0.0, vmax=1.0, colormap=colormap)
-    labels = [_tick_label(vmin + (vmax - vmin) * i / (ticks - 1)) for i in range(ticks)]
+    labels = tick_labels([vmin + (vmax - vmin) * i / (ticks - 1) for i in range(ticks)])
     label_w = max(_draw.text_size(t, scale)[0] for t in [*labels, label]) + 10
     panel = _draw.canvas(bar_h + 2 * margin + (margin + 6 if label else 0), width + label_w + 8)
     panel[margin : margin + bar_h, 2 : 2 + width] = bar
