@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 import zipfile
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from danet.download import (
 )
 from danet.download import checksums as checksum_module
 from danet.download.checksums import read_record
+from danet.download.files import download_lock
 from danet.errors import ConfigError, DownloadError, UnknownNameError
 from danet.paths import weights_dir
 from danet.reporting import NullReporter
@@ -35,9 +37,12 @@ BODY = b"tiny weights " * 3000
 class Recorder(NullReporter):
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.waiting = threading.Event()
 
     def info(self, message: str) -> None:
         self.messages.append(message)
+        if "waiting for another process" in message:
+            self.waiting.set()
 
     def warning(self, message: str) -> None:
         self.messages.append(f"warning: {message}")
@@ -49,6 +54,10 @@ def server(monkeypatch, tmp_path):
     with LocalServer() as local:
         monkeypatch.setenv("DANET_MIRROR", local.url)
         yield local
+
+
+def visible_files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if not p.name.startswith(".")]  # lock files are hidden
 
 
 def hashed_source(body: bytes, prefix: str | None = None, name: str = "tiny_backbone") -> Source:
@@ -113,7 +122,7 @@ def test_checksum_mismatch_deletes_the_download_and_says_expected_and_got(server
     assert "expected deadbeef" in message
     assert f"got {hashlib.sha256(BODY).hexdigest()}" in message
     assert "deleted" in message
-    assert list(weights_dir().iterdir()) == []
+    assert visible_files(weights_dir()) == []
 
 
 def test_weights_path_without_download_says_how_to_get_them(server):
@@ -183,7 +192,7 @@ def test_encoding_member_with_wrong_sha1_is_refused(server):
     server.serve(f"/encoding/models/{source.filename}", _zip_with(source.member, BODY))
     with extra_sources(source), pytest.raises(ChecksumError, match="sha1 mismatch for tinys-00000000.pth"):
         download_weights("tinys")
-    assert list(weights_dir().iterdir()) == []
+    assert visible_files(weights_dir()) == []
 
 
 def _drive_source() -> Source:
@@ -225,3 +234,21 @@ def test_a_drive_quota_page_is_a_clear_error(server):
     server.add_gdrive("FAKEID123", BODY, broken=True)
     with extra_sources(_drive_source()), pytest.raises(DownloadError, match="did not offer"):
         download_weights("tiny_official")
+
+
+def test_a_second_process_waits_for_the_first_and_then_finds_the_file(server, tmp_path):
+    source = hashed_source(BODY)
+    server.serve(f"/models/{source.filename}", BODY)
+    reporter, results = Recorder(), []
+    with extra_sources(source):
+        dest = weights_dir() / source.filename
+        with download_lock(dest, NullReporter()):  # "another process" holds the download
+            waiter = threading.Thread(
+                target=lambda: results.append(download_weights("tiny_backbone", reporter=reporter))
+            )
+            waiter.start()
+            assert reporter.waiting.wait(timeout=30)  # it found the lock taken and waits
+            dest.write_bytes(BODY)  # the other process finishes its download
+        waiter.join(timeout=30)
+    assert results == [dest]
+    assert server.hits == []  # the waiter found the file verified and did not download it again

@@ -57,12 +57,15 @@ class Checksum:
         return f"{self.algo} {self.value}{'...' if self.is_prefix else ''}"
 
 
-def hash_file(path: Path, algos: Iterable[str], reporter: Reporter | None = None) -> dict[str, str]:
-    """Compute several digests of `path` in one read (progress in MiB when a reporter is given)."""
+def hash_file(
+    path: Path, algos: Iterable[str], reporter: Reporter | None = None, label: str | None = None
+) -> dict[str, str]:
+    """Compute several digests of `path` in one read (progress in MiB, titled `label` or the name)."""
     hashers = {algo: hashlib.new(algo) for algo in sorted(set(algos))}
     reporter = reporter or NullReporter()
     size = path.stat().st_size
-    with reporter.progress(f"checking {path.name}", total=size / _MIB) as task, path.open("rb") as fh:
+    title = f"checking {label or path.name} (MiB)"
+    with reporter.progress(title, total=size / _MIB) as task, path.open("rb") as fh:
         while block := fh.read(_BLOCK):
             for hasher in hashers.values():
                 hasher.update(block)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from danet.download.archives import extract
 from danet.download.cityscapes import CityscapesSite, CredentialSource, download_package, resolve_credentials
-from danet.download.files import ensure_file, existing_ok
+from danet.download.files import download_lock, ensure_file, existing_ok
 from danet.download.network import TransferSettings
 from danet.download.sources import DatasetInfo, Source, dataset_sources, get_dataset
 from danet.errors import DatasetError
@@ -74,22 +74,24 @@ def download_dataset(
 
     try:
         for source in dataset_sources(name):
-            if is_extracted(source, base) and not force:
-                reporter.info(f"{source.filename}: already extracted")
-                continue
-            if source.via == "cityscapes":
-                path = _cityscapes_file(site, source, base, force, reporter)
-            else:
-                path = ensure_file(
-                    source,
-                    file_path(source, base),
-                    mirror=mirror,
-                    settings=settings,
-                    reporter=reporter,
-                    force=force,
-                )
-            if source.archive:
-                _extract(source, path, base, reporter)
+            # one process at a time per archive: a second one waits, then finds it extracted
+            with download_lock(marker_path(source, base), reporter):
+                if is_extracted(source, base) and not force:
+                    reporter.info(f"{source.filename}: already extracted")
+                    continue
+                if source.via == "cityscapes":
+                    path = _cityscapes_file(site, source, base, force, reporter)
+                else:
+                    path = ensure_file(
+                        source,
+                        file_path(source, base),
+                        mirror=mirror,
+                        settings=settings,
+                        reporter=reporter,
+                        force=force,
+                    )
+                if source.archive:
+                    _extract(source, path, base, reporter)
     finally:
         for opened in sites:
             opened.close()

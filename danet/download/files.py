@@ -8,7 +8,8 @@ their sha256 recorded on first download (`NAME.sha256`) and are held to that rec
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -88,18 +89,28 @@ def ensure_file(
     reporter = reporter or NullReporter()
     checksums = tuple(source.checksums if checksums is None else checksums)
     record = source.needs_record and not checksums if record is None else record
-    if force:
-        for stale in (dest, part_path(dest)):
-            stale.unlink(missing_ok=True)
-        forget_digests(dest)
-    elif existing_ok(dest, checksums, record=record, reporter=reporter):
-        reporter.info(f"{dest.name}: already downloaded and verified ({dest})")
-        return dest
-    part = _fetch_any(urls or source.urls, dest, session, mirror, settings, reporter, allow_redirects)
-    if inspect is not None:
-        inspect(part)
+    with download_lock(dest, reporter):
+        if force:
+            for stale in (dest, part_path(dest)):
+                stale.unlink(missing_ok=True)
+            forget_digests(dest)
+        elif existing_ok(dest, checksums, record=record, reporter=reporter):
+            reporter.info(f"{dest.name}: already downloaded and verified ({dest})")
+            return dest
+        part = _fetch_any(urls or source.urls, dest, session, mirror, settings, reporter, allow_redirects)
+        if inspect is not None:
+            inspect(part)
+        _accept(part, dest, checksums, record, reporter)
+    reporter.info(f"{dest.name}: downloaded and verified ({dest})")
+    return dest
+
+
+def _accept(
+    part: Path, dest: Path, checksums: tuple[Checksum, ...], record: bool, reporter: Reporter
+) -> None:
+    """Check the finished `.part` and rename it to `dest`; on a mismatch delete it and raise."""
     algos = {c.algo for c in checksums} | ({"sha256"} if record else set())
-    digests = hash_file(part, algos, reporter)
+    digests = hash_file(part, algos, reporter, label=dest.name)
     try:
         check_digests(digests, checksums, dest.name)
         if record:
@@ -115,8 +126,28 @@ def ensure_file(
         )
     os.replace(part, dest)
     remember_digests(dest, digests)
-    reporter.info(f"{dest.name}: downloaded and verified ({dest})")
-    return dest
+
+
+@contextmanager
+def download_lock(dest: Path, reporter: Reporter) -> Iterator[None]:
+    """Hold `.<name>.lock` beside `dest` so two processes (distributed ranks, two shells) never
+    write the same `.part`; the second waits and then finds the file verified."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks
+        yield
+        return
+    with dest.with_name(f".{dest.name}.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            reporter.info(f"waiting for another process that is downloading {dest.name}")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _fetch_any(

@@ -19,7 +19,7 @@ from danet.download.checksums import (
     hash_file,
     remember_digests,
 )
-from danet.download.files import ensure_file, existing_ok
+from danet.download.files import download_lock, ensure_file, existing_ok
 from danet.download.http import part_path
 from danet.download.network import TransferSettings, resolve_mirror
 from danet.download.sources import Source, get_source
@@ -127,28 +127,31 @@ def _from_zip(
 ) -> Path:
     """Download the zip, take the member out, check the member's published digest, drop the zip."""
     final = weights_file(source)
-    archive = ensure_file(
-        source,
-        weights_dir() / source.filename,
-        checksums=(),
-        record=False,
-        mirror=mirror,
-        settings=settings,
-        reporter=reporter,
-        force=force,
-    )
-    part = extract_member(archive, member, part_path(final))
-    digests = hash_file(part, {c.algo for c in source.member_checksums}, reporter)
-    try:
-        check_digests(digests, source.member_checksums, f"{member} (from {archive.name})")
-    except ChecksumError as error:
-        part.unlink(missing_ok=True)
+    with download_lock(final, reporter):
+        if not force and existing_ok(final, source.member_checksums, record=False, reporter=reporter):
+            return final  # another process finished it while this one waited
+        archive = ensure_file(
+            source,
+            weights_dir() / source.filename,
+            checksums=(),
+            record=False,
+            mirror=mirror,
+            settings=settings,
+            reporter=reporter,
+            force=force,
+        )
+        part = extract_member(archive, member, part_path(final))
+        digests = hash_file(part, {c.algo for c in source.member_checksums}, reporter, label=member)
+        try:
+            check_digests(digests, source.member_checksums, f"{member} (from {archive.name})")
+        except ChecksumError as error:
+            part.unlink(missing_ok=True)
+            archive.unlink(missing_ok=True)
+            forget_digests(archive)
+            raise ChecksumError(f"{error}; deleted {archive}") from None
+        os.replace(part, final)
+        remember_digests(final, digests)
         archive.unlink(missing_ok=True)
         forget_digests(archive)
-        raise ChecksumError(f"{error}; deleted {archive}") from None
-    os.replace(part, final)
-    remember_digests(final, digests)
-    archive.unlink(missing_ok=True)
-    forget_digests(archive)
     reporter.info(f"{source.name}: extracted and verified ({final})")
     return final
