@@ -1,0 +1,98 @@
+"""Pipeline targets: batched evaluation vs the one-by-one loop, metric throughput, training data time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from _common import Row
+from _targets_model import scene
+
+from danet.benchmark.evaluation import compare_batched
+from danet.inference import MULTI_SCALES, InferenceConfig
+
+
+def evaluation(args: argparse.Namespace) -> tuple[list[Row], dict]:
+    """Multi-scale + flip sliding-window evaluation of a 1024x2048 image: batched vs one by one."""
+    from danet.backends.torch_backend import TorchBackend
+    from danet.models import create_model
+
+    torch.manual_seed(0)
+    backend = TorchBackend(create_model(args.eval_model, num_classes=19), device="cpu")
+    config = InferenceConfig(
+        mode="slide", crop_size=(768, 768), stride=(512, 512), scales=MULTI_SCALES, flip=True,
+        batch_size=args.eval_batch, align_corners=True,
+    )  # fmt: skip
+    result = compare_batched(scene(1024, 2048), backend.forward, config, rounds=args.rounds)
+    measured = f"{result['speedup']:.2f}x ({result['one_by_one_s']:.0f} -> {result['batched_s']:.0f} s, "
+    measured += f"{result['forward_passes']} crops, {args.eval_model}, batch {args.eval_batch})"
+    command = (
+        f"--only eval --eval-model {args.eval_model} --eval-batch {args.eval_batch} --rounds {args.rounds}"
+    )
+    agreement = result["pixel_agreement"]
+    same = f"{100 * agreement:.4f}% equal"
+    rows = [
+        Row(
+            "eval ms+flip 1024x2048 batched speed-up", measured, ">= 1.5x", result["speedup"] >= 1.5, command
+        ),
+        Row("eval batched vs one-by-one predictions", same, "100%", agreement == 1.0, command),
+    ]
+    return rows, result
+
+
+def metric(args: argparse.Namespace) -> tuple[list[Row], dict]:
+    """SegmentationMetric.update throughput on 2 x 1024 x 2048 batches (Mpixel/s)."""
+    from danet.metrics import SegmentationMetric
+
+    generator = torch.Generator().manual_seed(0)
+    shape = (2, 1024, 2048)
+    target = torch.randint(0, 19, shape, generator=generator)
+    target[:, :64] = 255  # some ignored pixels, as in Cityscapes
+    pred = torch.randint(0, 19, shape, generator=generator)  # argmax output: int64
+    cases = {
+        "int64 pred, int64 target": (pred, target),
+        "int64 pred, uint8 target": (pred, target.to(torch.uint8)),
+        "uint8 pred, uint8 target": (pred.to(torch.uint8), target.to(torch.uint8)),
+    }
+    speeds = {}
+    for name, (pred, tgt) in cases.items():
+        m = SegmentationMetric(19)
+        m.update(pred, tgt)
+        times = []
+        for _ in range(15):
+            start = time.perf_counter()
+            m.update(pred, tgt)
+            times.append(time.perf_counter() - start)
+        speeds[name] = pred.numel() / statistics.median(times) / 1e6
+    slowest = min(speeds.values())
+    measured = ", ".join(f"{name}: {v:.0f}" for name, v in speeds.items()) + " Mpixel/s"
+    return [
+        Row("metric update throughput", measured, ">= 300 Mpixel/s", slowest >= 300, "--only metric")
+    ], speeds
+
+
+def training(args: argparse.Namespace) -> tuple[list[Row], dict]:
+    """`danet train synthetic` on the CPU: mean data_time vs step_time from metrics.jsonl."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [
+            sys.executable, "-m", "danet_cli", "train", "synthetic", "--device", "cpu",
+            "--iters", str(args.train_iters), "--val-every", "0", "--set", "val.limit=1",
+            "--project", tmp, "--name", "bench",
+        ]  # fmt: skip
+        subprocess.run(command, check=True)
+        lines = (Path(tmp) / "bench" / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    windows = [r for r in records if "data_time" in r][1:] or [r for r in records if "data_time" in r]
+    data = statistics.mean(r["data_time"] for r in windows)
+    step = statistics.mean(r["step_time"] for r in windows)
+    share = data / step
+    measured = f"{100 * share:.1f}% (data {1e3 * data:.0f} ms, step {1e3 * step:.0f} ms per iteration)"
+    cli = f"danet train synthetic --device cpu --iters {args.train_iters} --val-every 0 --set val.limit=1"
+    return [Row("training data_time / step_time", measured, "< 10%", share < 0.1, cli)], {"records": records}
