@@ -92,14 +92,14 @@ def with_title(image: np.ndarray, title: str, *, text_height: float | None = Non
     return np.vstack([strip, image])
 
 
-def fit(image: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink `image` so that its longer side is at most `max_side` (never enlarges)."""
+def fit(image: np.ndarray, max_side: int, *, enlarge: bool = False) -> np.ndarray:
+    """Resize `image` so that its longer side is `max_side` (only shrinking unless `enlarge`)."""
     height, width = image.shape[:2]
     factor = max_side / max(height, width)
-    if factor >= 1:
+    if factor == 1 or (factor > 1 and not enlarge):
         return image
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
 
 
 def pad_to(image: np.ndarray, height: int, width: int, colour: Sequence[int] = WHITE) -> np.ndarray:

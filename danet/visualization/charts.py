@@ -84,6 +84,8 @@ def line_chart(
     )  # keep lines off the frame
     y_ticks = [t for t in nice_ticks(y_low, y_high) if y_low <= t <= y_high]
     x_ticks = [t for t in nice_ticks(x_low, x_high) if x_low <= t <= x_high]
+    if all(np.all(x[np.isfinite(x)] == np.round(x[np.isfinite(x)])) for x, _ in data.values()):
+        x_ticks = [t for t in x_ticks if float(t).is_integer()] or x_ticks  # iterations: no 2.5
     _, cap, depth = _draw.text_size("0", scale)
     left = max(_draw.text_size(_label(t), scale)[0] for t in y_ticks or [0]) + cap + depth + 18
     top, bottom, right = (2 * cap + 16 if title else 12), 2 * (cap + depth) + 20, 16

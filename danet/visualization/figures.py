@@ -53,7 +53,7 @@ def attention_figure(
 ) -> np.ndarray:
     """Row 1: each query point and its PAM map over the image. Row 2: the CAM matrix and the
     attended channels most selective for the chosen class."""
-    image = _draw.fit(result.image, panel)
+    image = _draw.fit(result.image, panel, enlarge=True)  # every panel the same readable size
     name_of = names[result.channel.class_id] if result.channel.class_id < len(names) else "?"
     rows = [
         _draw.with_title(_position_row(result, image, table), "Position attention: where each point looks"),
@@ -85,8 +85,12 @@ def _position_row(result: AttentionResult, image: np.ndarray, table: np.ndarray)
 def _channel_row(result: AttentionResult, image: np.ndarray) -> np.ndarray:
     channel, height = result.channel, image.shape[0]
     matrix = channel.matrix
-    bar = colour_bar(height, float(matrix.min()), float(matrix.max()), width=10, text_height=10)
-    panels = [_panel(matrix_heat(matrix, height), f"CAM matrix ({matrix.shape[0]}x{matrix.shape[1]})", bar)]
+    bar = colour_bar(height, 0.0, float(matrix.max()), width=10, text_height=10)  # softmax weights >= 0
+    panels = [
+        _panel(
+            matrix_heat(matrix, height, vmin=0.0), f"CAM matrix ({matrix.shape[0]}x{matrix.shape[1]})", bar
+        )
+    ]
     for index, score, values in zip(channel.channels, channel.scores, channel.maps, strict=True):
         low, high = np.percentile(
             values, [1, 99]
