@@ -128,3 +128,32 @@ def test_flags_reach_the_dataset_download(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     name, root, options = calls[0]
     assert (name, root, options["prepare"], options["force"]) == ("ade20k", tmp_path, False, True)
+
+
+def _zip(name: str, data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_cityscapes_from_the_cli_uses_the_environment_credentials(tmp_path, monkeypatch):
+    packages = {
+        "gtFine_trainvaltest.zip": _zip("gtFine/val/x/a_gtFine_labelIds.png", b"gt"),
+        "leftImg8bit_trainvaltest.zip": _zip("leftImg8bit/val/x/a_leftImg8bit.png", b"im"),
+    }
+    root = tmp_path / "cs"
+    with LocalServer() as server:
+        server.add_cityscapes("user", "pw", packages)
+        args = ["download", "cityscapes", "--root", str(root), "--no-prepare", "--mirror", server.url]
+        refused = runner.invoke(app, args)
+        monkeypatch.setenv("CITYSCAPES_USERNAME", "user")
+        monkeypatch.setenv("CITYSCAPES_PASSWORD", "pw")
+        accepted = runner.invoke(app, args)
+    assert refused.exit_code == 1
+    assert "CITYSCAPES_USERNAME" in refused.output
+    assert accepted.exit_code == 0, accepted.output
+    assert (root / "leftImg8bit" / "val" / "x" / "a_leftImg8bit.png").read_bytes() == b"im"

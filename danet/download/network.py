@@ -114,12 +114,9 @@ def _connection_reason(error: requests.ConnectionError) -> tuple[str, bool]:
         return "the host name could not be resolved", True
     if find_cause(error, ConnectionRefusedError) is not None:
         return "connection refused", False
-    unreachable = find_cause(error, OSError)
-    if getattr(unreachable, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-        return "no route to the host", True
-    if isinstance(error, requests.ConnectTimeout):
-        return "connecting timed out", False
     cause = find_cause(error, OSError)
+    if getattr(cause, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "no route to the host", True
     text = str(getattr(cause, "strerror", None) or cause or error)
     return text.splitlines()[0][:160], False
 
@@ -153,6 +150,8 @@ def send(
 ) -> requests.Response:
     try:
         response = session.request(method, url, timeout=settings.timeout, **kwargs)
+    except requests.ConnectTimeout:  # before Timeout and ConnectionError, its two bases
+        raise Retry(f"connecting timed out after {settings.timeout:g} s", unreachable=True) from None
     except requests.Timeout:
         raise Retry(f"no answer within {settings.timeout:g} s") from None
     except requests.ConnectionError as error:
