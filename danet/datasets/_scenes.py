@@ -184,8 +184,8 @@ def _vehicle(c: Canvas, base_y: int, scale: float) -> None:
 
 
 def _person(c: Canvas, base_y: int, scale: float) -> None:
-    height = int(scale * c.rng.uniform(0.35, 0.6) * c.h)
-    width = int(height * c.rng.uniform(0.3, 0.42))
+    height = int(scale * c.rng.uniform(0.42, 0.65) * c.h)
+    width = int(height * c.rng.uniform(0.36, 0.46))
     x = int(c.rng.uniform(0.05, 0.95) * c.w)
     head_r = max(2, height // 9)
     top = base_y - height
