@@ -56,6 +56,8 @@ def train(
     stop_after: int | None = None,
 ) -> TrainResult:
     """Train `config` into a new run folder, or continue the run folder `resume` (config from it)."""
+    if config.data_root:  # saved absolute, so evaluate finds the data from any folder
+        config = config.replace(data_root=str(Path(config.data_root).expanduser().resolve()))
     ctx = init_distributed(config.device)
     try:
         trainer = Trainer(config, ctx, reporter or PrintReporter(), resume=resume)
