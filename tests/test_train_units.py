@@ -135,3 +135,68 @@ def test_sigint_inside_the_guard_sets_the_stop_flag_instead_of_raising() -> None
         with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C stops at once
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def info(self, message: str) -> None:
+        self.messages.append(message)
+
+    def warning(self, message: str) -> None:
+        self.messages.append(f"warning: {message}")
+
+
+def _torchvision_style_file(path, seed: int = 5):
+    torch.manual_seed(seed)
+    source = create_model("danet_resnet18", num_classes=3)
+    state = dict(source.backbone.state_dict())
+    state["fc.weight"], state["fc.bias"] = torch.zeros(1000, 512), torch.zeros(1000)  # dropped on load
+    torch.save(state, path)
+    return source
+
+
+def test_backbone_weights_file_initialises_the_backbone(tmp_path) -> None:
+    from danet.config import TrainConfig
+    from danet.training.build import init_backbone
+
+    source = _torchvision_style_file(tmp_path / "resnet18.pth")
+    model, reporter = create_model("danet_resnet18", num_classes=3), _Recorder()
+    config = TrainConfig(dataset="x", model="danet_resnet18", backbone_weights=str(tmp_path / "resnet18.pth"))
+    init_backbone(model, config, reporter)
+    for key, value in source.backbone.state_dict().items():
+        assert torch.equal(model.backbone.state_dict()[key], value), key
+    assert "backbone initialised from" in reporter.messages[0]
+
+
+def test_auto_backbone_weights_come_from_the_danet_cache(tmp_path, monkeypatch) -> None:
+    import danet.download
+    from danet.config import TrainConfig
+    from danet.training.build import init_backbone
+
+    source = _torchvision_style_file(tmp_path / "cached.pth")
+    asked = []
+
+    def fake_find(name: str, **_: object):
+        asked.append(name)
+        return tmp_path / "cached.pth" if name == "resnet18_imagenet1k_v1" else None
+
+    monkeypatch.setattr(danet.download, "find_cached_weights", fake_find)
+    model = create_model("danet_resnet18", num_classes=3)
+    init_backbone(model, TrainConfig(dataset="x", model="danet_resnet18"), _Recorder())
+    assert asked[0] == "resnet18_imagenet1k_v1"
+    assert torch.equal(model.backbone.conv1.weight, source.backbone.conv1.weight)
+
+
+def test_training_from_scratch_warns(monkeypatch) -> None:
+    import danet.download
+    from danet.config import TrainConfig
+    from danet.training.build import init_backbone
+
+    monkeypatch.setattr(danet.download, "find_cached_weights", lambda name, **_: None)
+    reporter = _Recorder()
+    model = create_model("danet_resnet18", num_classes=3)
+    init_backbone(model, TrainConfig(dataset="x", model="danet_resnet18"), reporter)
+    assert reporter.messages[0].startswith("warning: no ImageNet weights for ResNet-18")
+    assert "danet download weights" in reporter.messages[0]

@@ -61,7 +61,7 @@ def init_backbone(model: nn.Module, config: TrainConfig, reporter: Reporter) -> 
     """Load `config.backbone_weights` (a path, `auto` = the danet cache, or `none`) into the backbone."""
     choice = (config.backbone_weights or "none").strip()
     stem = model.config.stem
-    depth = model_depth(config.model)
+    depth = model_depth(model.config.name)
     if choice.lower() == "none":
         reporter.warning(
             "training the backbone from scratch (backbone_weights: none): without ImageNet weights "
@@ -70,11 +70,11 @@ def init_backbone(model: nn.Module, config: TrainConfig, reporter: Reporter) -> 
         return
     path = find_backbone_weights(depth, stem) if choice.lower() == "auto" else Path(choice).expanduser()
     if path is None:
-        names = " or ".join(cached_weight_names(depth, stem))
+        names = cached_weight_names(depth, stem)
         reporter.warning(
             f"no ImageNet weights for ResNet-{depth} ({stem} stem) in the danet cache, so the backbone "
-            f"trains from scratch and accuracy will be far lower; run `danet download weights {names}` "
-            "or pass --backbone-weights PATH"
+            f"trains from scratch and accuracy will be far lower; run `danet download weights {names[0]}` "
+            "(`danet download --list` shows the available weights) or pass --backbone-weights PATH"
         )
         return
     load_backbone_file(model, path)
