@@ -6,7 +6,6 @@ The file carries its own metadata (class names, palette, mean/std, model name) i
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -62,34 +61,26 @@ def _provider_options(providers: list[str], device: str) -> list[dict[str, str]]
 
 
 def meta_from_props(props: dict[str, str], path: Path, num_classes: int | None) -> ModelMeta:
-    """Read the ``danet.*`` metadata; a file without it gets generic names and ImageNet mean/std."""
+    """The ``danet.*`` metadata written by `danet export`.
 
-    def load(key: str, default: Any) -> Any:
-        text = props.get(f"danet.{key}")
-        if text is None:
-            return default
-        try:
-            return json.loads(text)
-        except ValueError:
-            return {"True": True, "False": False}.get(text, text)
+    A file from another exporter (no ``danet.*`` keys) falls back to generic class names, ImageNet
+    mean/std and align_corners=True, provided its output has a fixed class dimension.
+    """
+    if any(key.startswith("danet.") for key in props):
+        from danet.export import meta_from_metadata
 
-    classes = load("num_classes", num_classes)
-    if classes is None:
+        return meta_from_metadata(props)
+    if num_classes is None:
         raise BackendError(
             f"{path} carries no danet metadata and its output has no fixed class dimension; "
             "re-export it with `danet export`"
         )
     return ModelMeta(
-        model_name=str(props.get("danet.model_name", path.stem)),
-        num_classes=int(classes),
-        class_names=tuple(load("class_names", [])),
-        palette=tuple(tuple(int(v) for v in c) for c in load("palette", [])),
-        ignore_index=int(load("ignore_index", 255)),
-        dataset=str(props.get("danet.dataset", "")),
-        mean=tuple(load("mean", list(IMAGENET_MEAN))),
-        std=tuple(load("std", list(IMAGENET_STD))),
-        align_corners=bool(load("align_corners", True)),
-        extra={"has_danet_metadata": "danet.num_classes" in props},
+        model_name=path.stem,
+        num_classes=num_classes,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        extra={"has_danet_metadata": False},
     )
 
 
