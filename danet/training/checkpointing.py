@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -115,3 +117,21 @@ def resume_config(checkpoint: Mapping[str, Any], overrides: Mapping[str, Any], s
             f"(changeable: {', '.join(RESUME_OVERRIDABLE)})"
         )
     return TrainConfig.from_dict(merge(checkpoint["config"], overrides), source=source)
+
+
+HASH_DIR_ENV = "DANET_TRAIN_HASH_DIR"  # tests: every process writes a hash of its final weights here
+
+
+def write_weight_hash(model: nn.Module, rank: int) -> None:
+    """With $DANET_TRAIN_HASH_DIR set, write `rank<N>.sha256` of the parameters (BN running stats,
+    which DDP leaves per process, are skipped): lets tests check that all processes agree."""
+    folder = os.environ.get(HASH_DIR_ENV)
+    if not folder:
+        return
+    digest = hashlib.sha256()
+    for name, tensor in sorted(unwrap(model).state_dict().items()):
+        if tensor.is_floating_point() and "running_" not in name:
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / f"rank{rank}.sha256").write_text(digest.hexdigest())

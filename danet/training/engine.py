@@ -12,7 +12,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from danet.checkpoints import unwrap
 from danet.config import TrainConfig
 from danet.devices import resolve_precision
 from danet.distributed import DistContext, any_true, broadcast_object, cleanup, init_distributed
@@ -24,16 +23,16 @@ from danet.training.checkpointing import (
     read_resume_checkpoint,
     restore_training_state,
     save_training_state,
+    write_weight_hash,
 )
 from danet.training.data import build_datasets, make_loader, total_iters
 from danet.training.losses import SegmentationLoss
+from danet.training.meters import Window
 from danet.training.optim import PolyLR, build_optimizer
 from danet.training.rundir import LoggingReporter, RunDir
 from danet.training.signals import stop_requests
 from danet.training.state import seed_everything
 from danet.training.validation import Validator
-
-HASH_DIR_ENV = "DANET_TRAIN_HASH_DIR"  # tests: each rank writes a hash of its final weights here
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ class Trainer:
         )  # fmt: skip
         iteration, status = self.start, "finished"
         self.model.train()
-        window = _Window()
+        window = Window()
         with stop_requests() as stop, self.reporter.progress("train", total=self.total) as task:
             task.advance(self.start)
             batches = iter(loader)
@@ -184,7 +183,7 @@ class Trainer:
         return self._finish(iteration, status)
 
     def _step(
-        self, images: torch.Tensor, masks: torch.Tensor, iteration: int, stop: Any, window: _Window
+        self, images: torch.Tensor, masks: torch.Tensor, iteration: int, stop: Any, window: Window
     ) -> bool:
         """One SGD step; False when a stop was requested (the step is then not taken)."""
         device = self.ctx.device
@@ -210,7 +209,7 @@ class Trainer:
         self.scheduler.step()
         return True
 
-    def _after_step(self, iteration: int, window: _Window) -> None:
+    def _after_step(self, iteration: int, window: Window) -> None:
         config = self.config
         if iteration % config.log_every == 0 or iteration == self.total:
             self._log_window(iteration, window)
@@ -222,7 +221,7 @@ class Trainer:
         elif save_every and iteration % save_every == 0 and iteration < self.total:
             self.save(iteration)
 
-    def _log_window(self, iteration: int, window: _Window) -> None:
+    def _log_window(self, iteration: int, window: Window) -> None:
         record = {"iteration": iteration, **window.means()}
         window.reset()
         if self.run_dir is None:
@@ -269,7 +268,7 @@ class Trainer:
                 self.validator.run(iteration)
             self.validator.report_table()
         self.save(iteration)
-        self._write_debug_hash()
+        write_weight_hash(self.model, self.ctx.rank)
         if status == "finished":
             self.reporter.info(f"finished {iteration} iterations; run folder {self.run_dir_text()}")
         else:
@@ -295,57 +294,3 @@ class Trainer:
             + (f" ({ctx.world_size} processes x {per_rank})" if ctx.distributed else "")
             + f"; run folder {self.run_dir_text()}"
         )
-
-    def _write_debug_hash(self) -> None:
-        folder = os.environ.get(HASH_DIR_ENV)
-        if not folder:
-            return
-        import hashlib
-
-        digest = hashlib.sha256()
-        for name, tensor in sorted(unwrap(self.model).state_dict().items()):
-            if tensor.is_floating_point() and "running_" not in name:
-                digest.update(name.encode())
-                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        (Path(folder) / f"rank{self.ctx.rank}.sha256").write_text(digest.hexdigest())
-
-
-class _Window:
-    """Running sums between two log lines."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.losses: dict[str, float] = {}
-        self.lr = getattr(self, "lr", 0.0)
-        self.count, self.data_time, self.step_time = 0, 0.0, 0.0
-
-    def add_losses(self, values: dict[str, float], lr: float) -> None:
-        self.lr = lr  # the backbone learning rate this step used
-        for key, value in values.items():
-            self.losses[key] = self.losses.get(key, 0.0) + value
-
-    def add_time(self, data_time: float, step_time: float) -> None:
-        self.count += 1
-        self.data_time += data_time
-        self.step_time += step_time
-
-    def means(self) -> dict[str, float]:
-        n = max(self.count, 1)
-        return {
-            **{k: v / n for k, v in self.losses.items()},
-            "lr": self.lr,
-            "data_time": self.data_time / n,
-            "step_time": self.step_time / n,
-        }
-
-    def fields(self) -> dict[str, Any]:
-        n = max(self.count, 1)
-        return {
-            "loss": self.losses.get("loss", 0.0) / n,
-            "lr": self.lr,
-            "it/s": n / (self.data_time + self.step_time) if self.count else 0.0,
-            "data": f"{self.data_time / n:.3f}s",
-        }
