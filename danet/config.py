@@ -76,6 +76,8 @@ class TrainConfig:
     scale_mode: str = "short_side"
     scale_range: tuple[float, float] = (0.75, 2.0)
     flip: bool = True
+    photometric: bool = False  # mmseg's random brightness/contrast/saturation/hue
+    cat_max_ratio: float = 1.0  # mmseg: re-draw crops where one class covers more than this share
     workers: int = 4
     device: str = "auto"
     precision: str = "auto"
@@ -126,6 +128,7 @@ def _validate(c: TrainConfig) -> None:
         (c.crop_size is None or min(c.crop_size) >= 1, "crop_size must be positive"),
         (c.val.mode in ("whole", "slide"), "val.mode must be whole or slide"),
         (0 <= c.min_lr < c.lr, "min_lr must be at least 0 and below lr"),
+        (0 < c.cat_max_ratio <= 1, "cat_max_ratio must be in (0, 1]"),
     ]
     for ok, message in checks:
         if not ok:

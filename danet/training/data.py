@@ -65,10 +65,16 @@ class DeterministicBatchSampler:
         self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
         self.start, self.stop, self.rank, self.world_size = start, stop, rank, world_size
         self.iters_per_epoch = num_samples // batch_size
+        self._cached: tuple[int, np.ndarray] = (-1, np.empty(0, np.int64))
+
+    def _order(self, epoch: int) -> np.ndarray:
+        if self._cached[0] != epoch:
+            self._cached = (epoch, epoch_order(self.seed, epoch, self.num_samples))
+        return self._cached[1]
 
     def batch_keys(self, iteration: int) -> list[tuple[int, int]]:
         epoch, position = divmod(iteration, self.iters_per_epoch)
-        order = epoch_order(self.seed, epoch, self.num_samples)
+        order = self._order(epoch)
         batch = order[position * self.batch_size : (position + 1) * self.batch_size]
         per_rank = self.batch_size // self.world_size
         mine = batch[self.rank * per_rank : (self.rank + 1) * per_rank]
@@ -115,6 +121,8 @@ def build_datasets(config: TrainConfig) -> TrainData:
         ratio_range=config.scale_range,
         mode=config.scale_mode,
         flip=config.flip,
+        photometric=config.photometric,
+        cat_max_ratio=config.cat_max_ratio,
     )
     val = None
     if config.val_split:
