@@ -55,9 +55,8 @@ def print_plan(config: Any, *, resume: Path | None) -> None:
     """--dry-run: the resolved config and the dataset sizes, without building a model."""
     from danet.config import dump_yaml
     from danet.training.data import build_datasets, total_iters
-    from danet_cli._console import console
 
-    console.print(dump_yaml(config), markup=False, end="")
+    typer.echo(dump_yaml(config), nl=False)  # plain text: copyable YAML, never wrapped
     data = build_datasets(config)
     total = total_iters(config, data.iters_per_epoch)
     val = f"{len(data.val)} images ({config.val_split})" if data.val is not None else "none"
@@ -70,7 +69,7 @@ def print_plan(config: Any, *, resume: Path | None) -> None:
         else f"run folder: {resume} (resumed)",
     ]
     for line in lines:
-        console.print(line, markup=False)
+        typer.echo(line)
 
 
 def resolve(
