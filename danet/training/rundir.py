@@ -64,17 +64,22 @@ class RunDir:
         path = self.path / METRICS_FILE
         if not path.is_file():
             return
-        kept = [
-            line
-            for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line).get("iteration", 0) <= iteration
-        ]
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if line.strip() and _iteration_of(line) <= iteration]
         atomic_write_text(path, "".join(f"{line}\n" for line in kept))
 
     def log(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         with open(self.path / LOG_FILE, "a", encoding="utf-8") as f:
             f.write(f"{stamp} {message}\n")
+
+
+def _iteration_of(line: str) -> int:
+    """The iteration of a metrics line; a half-written line (a crash mid-write) counts as too late."""
+    try:
+        return int(json.loads(line)["iteration"])
+    except (ValueError, KeyError, TypeError):
+        return 1 << 62
 
 
 def _json_safe(value: Any) -> Any:
