@@ -113,7 +113,8 @@ def benchmark(
     conv_probe: Annotated[
         bool,
         typer.Option(
-            help="Measure this machine's 3x3 conv GFLOP/s for comparison.", rich_help_panel=_PANEL_OUT
+            help="Measure this machine's 3x3 conv GFLOP/s (best memory format) for comparison.",
+            rich_help_panel=_PANEL_OUT,
         ),
     ] = True,
     in_process: Annotated[

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from danet.benchmark.flops import PROBE_SHAPE, conv_throughput, synchronize
+from danet.benchmark.flops import PROBE_SHAPE, conv_probe, synchronize
 from danet.benchmark.memory import PeakMemory
 from danet.benchmark.settings import BenchmarkSettings
 from danet.benchmark.workloads import Workload, build_workload
@@ -26,10 +26,8 @@ def measure(settings: BenchmarkSettings) -> dict[str, Any]:
     times = time_steps(workload, settings.warmup, settings.repeats)
     memory.stop()
     flops = workload.flops()
-    conv = None
-    if settings.conv_probe:
-        conv = conv_throughput(workload.device, workload.precision, channels_last=settings.channels_last)
-    return summarise(settings, times, memory, flops, conv, workload)
+    probe = conv_probe(workload.device, workload.precision) if settings.conv_probe else {}
+    return summarise(settings, times, memory, flops, probe, workload)
 
 
 def time_steps(workload: Workload, warmup: int, repeats: int) -> list[float]:
@@ -51,10 +49,11 @@ def summarise(
     times: list[float],
     memory: PeakMemory,
     flops: int | None,
-    conv_gflops_per_s: float | None,
+    probe: dict[str, float],
     workload: Workload,
 ) -> dict[str, Any]:
     median = statistics.median(times)
+    conv_gflops_per_s = probe.get("best")
     gflops = flops / 1e9 if flops is not None else None
     achieved = gflops / median if gflops is not None else None
     fraction = achieved / conv_gflops_per_s if achieved and conv_gflops_per_s else None
@@ -72,7 +71,7 @@ def summarise(
         "gflops_per_s": achieved,
         "conv_gflops_per_s": conv_gflops_per_s,
         "conv_fraction": fraction,
-        "conv_probe_shape": list(PROBE_SHAPE),
+        "conv_probe": {"shape": list(PROBE_SHAPE), **probe} if probe else None,
         "settings": settings.to_dict(),
         "environment": environment(workload.device),
     }
