@@ -182,5 +182,8 @@ def make_loader(
         pin_memory=pin_memory,
         worker_init_fn=_worker_init if workers else None,
         prefetch_factor=4 if workers else None,
+        # Forked workers deadlock when the parent already used OpenCV's thread pool (e.g. while
+        # generating or decoding images): the pool's threads do not survive fork. Spawn is safe.
+        multiprocessing_context="spawn" if workers else None,
         generator=torch.Generator().manual_seed(config.seed),  # keeps the global RNG untouched
     )
