@@ -23,6 +23,15 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+def fit_to_output() -> None:
+    """Called at the start of every command: when output goes to a file or pipe, use COLUMNS or 160
+    columns instead of Rich's 80, so names and paths in tables are not cut in logs."""
+    for each in (console, err_console):
+        if not each.is_terminal:
+            columns = os.environ.get("COLUMNS", "")
+            each.width = int(columns) if columns.isdigit() else 160
+
+
 def is_rank_zero() -> bool:
     """Under torchrun only rank 0 prints."""
     return os.environ.get("RANK", "0") == "0"
@@ -64,7 +73,7 @@ class RichReporter:
 
         table = Table(title=title, title_justify="left")
         for i, column in enumerate(columns):
-            table.add_column(str(column), justify="left" if i == 0 else "right")
+            table.add_column(str(column), justify="left" if i == 0 else "right", overflow="fold")
         for row in rows:
             table.add_row(*(format_cell(v) for v in row))
         console.print(table)

@@ -27,7 +27,7 @@ from danet_cli import (
     train,
     visualize,
 )
-from danet_cli._console import print_error
+from danet_cli._console import fit_to_output, print_error
 
 _DEBUG = {"on": os.environ.get("DANET_DEBUG", "") not in ("", "0")}
 
@@ -72,9 +72,7 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option(
-            "--version", "-V", callback=_version_callback, is_eager=True, help="Show the version."
-        ),
+        typer.Option("--version", "-V", callback=_version_callback, is_eager=True, help="Show the version."),
     ] = False,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show full tracebacks (also DANET_DEBUG=1).")
@@ -83,6 +81,7 @@ def _root(
     """DANet semantic segmentation: download, train, evaluate, predict, visualise, export."""
     if debug:
         _DEBUG["on"] = True
+    fit_to_output()
 
 
 _COMMANDS = (

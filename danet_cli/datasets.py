@@ -40,7 +40,7 @@ def _list_all(parent: Path | None) -> None:
 
     table = Table(title="Datasets", title_justify="left")
     for column in ("name", "classes", "splits", "expected root", "status", "get it with"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for name in list_datasets():
         cls, info = dataset_class(name), dataset_info(name)
         folder = parent / (info.root_name or name) if parent is not None else info.default_root
@@ -76,7 +76,7 @@ def _show_one(name: str, root: Path | None) -> None:
         _print_split_sizes(name, folder, info.splits)
     table = Table(title=f"{info.num_classes} classes (255 = ignore)", title_justify="left")
     for column in ("id", "name", "colour"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for index, (class_name, (r, g, b)) in enumerate(zip(info.class_names, info.palette, strict=True)):
         table.add_row(str(index), class_name, f"[on rgb({r},{g},{b})]      [/] ({r}, {g}, {b})")
     console.print(table)
