@@ -27,6 +27,7 @@ from torch import nn
 from danet.errors import CheckpointError
 from danet.fileio import atomic_path
 from danet.models import ModelConfig, build_from_config
+from danet.models.naming import describe_mismatch
 
 FORMAT = "danet"
 VERSION = 1
@@ -116,17 +117,10 @@ def load_state_dict_strict(
         if k in own and tuple(state_dict[k].shape) != tuple(own[k].shape)
     ]
     if missing or unexpected or wrong:
-        raise CheckpointError(f"{source} does not fit the model: " + _describe(missing, unexpected, wrong))
+        raise CheckpointError(
+            f"{source} does not fit the model: " + describe_mismatch(missing, unexpected, wrong)
+        )
     model.load_state_dict(state_dict, strict=True)
-
-
-def _describe(missing: list[str], unexpected: list[str], wrong: list[str]) -> str:
-    parts = []
-    for label, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", wrong)):
-        if keys:
-            shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
-            parts.append(f"{label}: {shown}")
-    return "; ".join(parts)
 
 
 def is_danet_checkpoint(obj: Any) -> bool:

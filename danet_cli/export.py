@@ -8,20 +8,14 @@ from typing import Annotated
 import typer
 
 from danet.errors import ConfigError
+from danet_cli._options import CheckpointArg, TrustOption
 
 _HELP = "Export a checkpoint to ONNX or TorchScript (checked against PyTorch)."
 _SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 
 
 def export(
-    checkpoint: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[CHECKPOINT|RUN_DIR]",
-            help="Checkpoint file or `danet train` run folder (default: newest run's best).",
-            show_default=False,
-        ),
-    ] = None,
+    checkpoint: CheckpointArg = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="onnx or torchscript.")] = "onnx",
     output: Annotated[
         Path | None,
@@ -37,9 +31,7 @@ def export(
         typer.Option("--dynamic", help="Accept any batch size, height and width (checked at two sizes)."),
     ] = False,
     opset: Annotated[int | None, typer.Option(min=7, help="ONNX opset (default: the exporter's).")] = None,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Allow checkpoints that need full unpickling.")
-    ] = False,
+    trust: TrustOption = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
 ) -> None:
     """Export a checkpoint to ONNX or TorchScript (checked against PyTorch)."""

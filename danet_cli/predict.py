@@ -8,6 +8,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from danet.errors import ConfigError
+from danet_cli._options import (
+    BackendOption,
+    CropSizeOption,
+    DeviceOption,
+    FlipOption,
+    ModeOption,
+    MultiScaleOption,
+    PrecisionOption,
+    ScalesOption,
+    StrideOption,
+    TrustOption,
+)
 
 if TYPE_CHECKING:
     from danet.predict_files import PredictionSummary
@@ -43,27 +55,19 @@ def predict(
         bool, typer.Option("--save-frames", help="For videos, also write every frame's output.")
     ] = False,
     alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Colour opacity of overlays.")] = 0.5,
-    mode: Annotated[str | None, typer.Option(help="whole (one pass per image) or slide (windows).")] = None,
-    crop_size: Annotated[
-        str | None, typer.Option(help="Slide window: SIZE or H,W (default 768; implies --mode slide).")
-    ] = None,
-    stride: Annotated[str | None, typer.Option(help="Slide step: SIZE or H,W (default 2/3 crop).")] = None,
-    flip: Annotated[
-        bool, typer.Option("--flip", help="Also average the horizontally flipped image.")
-    ] = False,
-    multi_scale: Annotated[
-        bool, typer.Option("--multi-scale", help="Average scales 0.5-1.75 (step 0.25).")
-    ] = False,
-    scales: Annotated[str | None, typer.Option(help="Scales to average, e.g. 0.75,1,1.25.")] = None,
+    mode: ModeOption = None,
+    crop_size: CropSizeOption = None,
+    stride: StrideOption = None,
+    flip: FlipOption = False,
+    multi_scale: MultiScaleOption = False,
+    scales: ScalesOption = None,
     batch_size: Annotated[
         int, typer.Option(min=1, help="Images (of one size) or windows per forward pass.")
     ] = 1,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")] = "auto",
-    backend: Annotated[str | None, typer.Option(help="Inference backend (default: from the file).")] = None,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Allow checkpoints that need full unpickling.")
-    ] = False,
+    device: DeviceOption = "auto",
+    precision: PrecisionOption = "auto",
+    backend: BackendOption = None,
+    trust: TrustOption = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")] = False,
     skip_errors: Annotated[
         bool, typer.Option("--skip-errors", help="Warn about unreadable inputs and go on.")
@@ -76,8 +80,8 @@ def predict(
     from danet.predictor import Predictor
     from danet.sources import expand_sources, output_paths
     from danet_cli._console import RichReporter
+    from danet_cli._options import build_inference
     from danet_cli._runs import resolve_checkpoint
-    from danet_cli.evaluate import build_inference
 
     if output_format not in FORMATS:
         raise ConfigError(f"unknown --format {output_format!r}; use one of {', '.join(FORMATS)}")

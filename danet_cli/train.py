@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from danet.errors import ConfigError
+from danet_cli._options import parse_pair
 
 _HELP = (
     "Train a model on a dataset with its recipe (danet/recipes/DATASET.yaml). Precedence: recipe < "
@@ -25,29 +26,13 @@ def _epilog() -> str:
     )
 
 
-def parse_size(text: str | None) -> list[int] | None:
-    """`768` -> [768, 768]; `512x1024` or `512,1024` -> [height, width]."""
-    if text is None:
-        return None
-    parts = text.lower().replace("x", ",").split(",")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) == 1:
-        values *= 2
-    if len(values) != 2 or min(values) < 1:
-        raise ConfigError(f"--crop-size takes one positive size or HEIGHTxWIDTH, got {text!r}")
-    return values
-
-
 def flag_overrides(flags: dict[str, Any], set_items: list[str]) -> dict[str, Any]:
     """The config keys the flags set (unset flags are None and left out), then --set KEY=VALUE."""
     from danet.config import merge, parse_set_options
 
     given = {key: value for key, value in flags.items() if value is not None}
     if "crop_size" in given:
-        given["crop_size"] = parse_size(given["crop_size"])
+        given["crop_size"] = list(parse_pair(given["crop_size"], "--crop-size"))
     return merge(given, parse_set_options(set_items))
 
 

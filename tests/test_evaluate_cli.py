@@ -178,7 +178,7 @@ def test_eval_is_a_hidden_alias() -> None:
 
 def test_window_flags_parse_and_imply_slide() -> None:
     from danet.errors import ConfigError
-    from danet_cli.evaluate import build_inference, parse_pair
+    from danet_cli._options import build_inference, parse_pair
 
     assert parse_pair("512", "--crop-size") == (512, 512)
     assert parse_pair("512,1024", "--crop-size") == parse_pair("512x1024", "--crop-size") == (512, 1024)

@@ -34,9 +34,7 @@ def conv3x3(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Conv2
 class BasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(
-        self, cin: int, planes: int, stride: int, dilation: int, downsample: nn.Module | None
-    ):
+    def __init__(self, cin: int, planes: int, stride: int, dilation: int, downsample: nn.Module | None):
         super().__init__()
         self.conv1 = conv3x3(cin, planes, stride, dilation)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -57,9 +55,7 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(
-        self, cin: int, planes: int, stride: int, dilation: int, downsample: nn.Module | None
-    ):
+    def __init__(self, cin: int, planes: int, stride: int, dilation: int, downsample: nn.Module | None):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, planes, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -78,9 +74,7 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
 
-def stage_dilations(
-    blocks: int, stage: int, output_stride: int, multi_grid: bool
-) -> tuple[int, list[int]]:
+def stage_dilations(blocks: int, stage: int, output_stride: int, multi_grid: bool) -> tuple[int, list[int]]:
     """(stride, per-block dilations) of layer3 (stage 3) or layer4 (stage 4)."""
     if output_stride == 8:
         if stage == 3:
@@ -127,12 +121,8 @@ class ResNet(nn.Module):
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, 64, 1, [1] * layers[0])
         self.layer2 = self._make_layer(block, 128, 2, [1] * layers[1])
-        self.layer3 = self._make_layer(
-            block, 256, *stage_dilations(layers[2], 3, output_stride, multi_grid)
-        )
-        self.layer4 = self._make_layer(
-            block, 512, *stage_dilations(layers[3], 4, output_stride, multi_grid)
-        )
+        self.layer3 = self._make_layer(block, 256, *stage_dilations(layers[2], 3, output_stride, multi_grid))
+        self.layer4 = self._make_layer(block, 512, *stage_dilations(layers[3], 4, output_stride, multi_grid))
         self.c3_channels = 256 * block.expansion
         self.out_channels = 512 * block.expansion
 
@@ -182,7 +172,7 @@ def load_backbone_state_dict(backbone: ResNet, state_dict: Mapping[str, torch.Te
     The classifier (``fc.*``) is dropped; every other key must match by name and shape, and a mismatch
     raises `CheckpointError` naming the keys.
     """
-    from danet.models.naming import backbone_key_from_external
+    from danet.models.naming import backbone_key_from_external, describe_mismatch
 
     renamed = {}
     for key, value in state_dict.items():
@@ -194,17 +184,10 @@ def load_backbone_state_dict(backbone: ResNet, state_dict: Mapping[str, torch.Te
     unexpected = [k for k in renamed if k not in own]
     wrong = [k for k in renamed if k in own and tuple(renamed[k].shape) != tuple(own[k].shape)]
     if missing or unexpected or wrong:
-        raise CheckpointError(_mismatch_message(missing, unexpected, wrong))
+        raise CheckpointError(
+            "backbone weights do not fit this backbone: " + describe_mismatch(missing, unexpected, wrong)
+        )
     for key in own:
         if key.endswith("num_batches_tracked") and key not in renamed:
             renamed[key] = own[key]
     backbone.load_state_dict(renamed, strict=True)
-
-
-def _mismatch_message(missing: list[str], unexpected: list[str], wrong: list[str]) -> str:
-    parts = []
-    for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
-        if keys:
-            shown = ", ".join(keys[:6]) + (f" (+{len(keys) - 6} more)" if len(keys) > 6 else "")
-            parts.append(f"{label}: {shown}")
-    return "backbone weights do not fit this backbone: " + "; ".join(parts)

@@ -119,3 +119,13 @@ def backbone_key_from_external(key: str) -> str | None:
 def invert(table: PrefixTable) -> PrefixTable:
     """The danet -> external direction of a table (dropped entries are left out)."""
     return [(dst, src) for src, dst in table if dst is not None and src != dst]
+
+
+def describe_mismatch(missing: list[str], unexpected: list[str], wrong: list[str]) -> str:
+    """One line naming missing, unexpected and mis-shaped keys (the first five of each)."""
+    parts = []
+    for label, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", wrong)):
+        if keys:
+            shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+            parts.append(f"{label}: {shown}")
+    return "; ".join(parts)
