@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -79,20 +79,25 @@ def metric(args: argparse.Namespace) -> tuple[list[Row], dict]:
 
 
 def training(args: argparse.Namespace) -> tuple[list[Row], dict]:
-    """`danet train synthetic` on the CPU: mean data_time vs step_time from metrics.jsonl."""
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [
-            sys.executable, "-m", "danet_cli", "train", "synthetic", "--device", "cpu",
-            "--iters", str(args.train_iters), "--val-every", "0", "--set", "val.limit=1",
-            "--project", tmp, "--name", "bench",
-        ]  # fmt: skip
-        subprocess.run(command, check=True)
-        lines = (Path(tmp) / "bench" / "metrics.jsonl").read_text().splitlines()
-    records = [json.loads(line) for line in lines]
-    windows = [r for r in records if "data_time" in r][1:] or [r for r in records if "data_time" in r]
+    """`danet train synthetic` on the CPU: mean data_time vs step_time from metrics.jsonl.
+
+    The run (and its checkpoint, which the bf16 agreement check then uses) goes to
+    `<workdir>/train_synthetic`, replaced on every call.
+    """
+    run = Path(args.workdir) / "train_synthetic"
+    shutil.rmtree(run, ignore_errors=True)
+    command = [
+        sys.executable, "-m", "danet_cli", "train", "synthetic", "--device", "cpu",
+        "--iters", str(args.train_iters), "--val-every", "0", "--set", "val.limit=4",
+        "--project", str(run.parent), "--name", run.name,
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    timed = [r for r in records if "data_time" in r]
+    windows = timed[1:] or timed  # the first window includes start-up
     data = statistics.mean(r["data_time"] for r in windows)
     step = statistics.mean(r["step_time"] for r in windows)
     share = data / step
     measured = f"{100 * share:.1f}% (data {1e3 * data:.0f} ms, step {1e3 * step:.0f} ms per iteration)"
-    cli = f"danet train synthetic --device cpu --iters {args.train_iters} --val-every 0 --set val.limit=1"
+    cli = f"danet train synthetic --device cpu --iters {args.train_iters} --val-every 0 --set val.limit=4"
     return [Row("training data_time / step_time", measured, "< 10%", share < 0.1, cli)], {"records": records}
