@@ -15,6 +15,7 @@ No torch here.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ class Item:
     mask: Path | None
 
 
-class SegmentationDataset:
+class SegmentationDataset(ABC):
     """Base of every adapter; subclasses define where files are and how raw labels map."""
 
     info: ClassVar[DatasetInfo]
@@ -75,12 +76,13 @@ class SegmentationDataset:
         return cls.info
 
     @classmethod
+    @abstractmethod
     def layout_root(cls, root: Path) -> Path | None:
         """The folder where the expected layout starts inside `root`, or None if it is not there."""
-        raise NotImplementedError
 
+    @abstractmethod
     def find_items(self) -> list[Item]:
-        raise NotImplementedError
+        """Every image of the split, paired with its mask when the split is labelled."""
 
     def label_lut(self, item: Item) -> np.ndarray:
         """Raw mask value -> train id (255 ignore, -1 invalid), indexed by the raw value."""
