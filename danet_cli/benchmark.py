@@ -84,6 +84,9 @@ def benchmark(
             rich_help_panel=_PANEL_RUN,
         ),
     ] = "efficient",
+    threads: Annotated[
+        int, typer.Option(help="CPU threads for torch (0: torch's default).", rich_help_panel=_PANEL_RUN)
+    ] = 0,
     warmup: Annotated[int, typer.Option(help="Untimed steps first.", rich_help_panel=_PANEL_OUT)] = 2,
     repeats: Annotated[
         int, typer.Option(help="Timed steps (median and min reported).", rich_help_panel=_PANEL_OUT)
@@ -157,6 +160,7 @@ def benchmark(
         multi_grid=multi_grid,
         output_stride=output_stride,
         conv_probe=conv_probe,
+        threads=threads,
     )
     data = _run(settings, compare, rounds, isolate=not in_process)
     if json_path is not None:

@@ -55,8 +55,9 @@ def test_compare_prints_both_rows_and_ratios(tmp_path: Path) -> None:
 def test_pam_only_measures_position_attention(tmp_path: Path) -> None:
     out = tmp_path / "pam.json"
     invoke("--pam-only", "--size", "16", "16", "--channels", "64", "--repeats", "2", "--warmup", "1",
-           "--no-conv-probe", "--json", str(out))  # fmt: skip
+           "--no-conv-probe", "--threads", "1", "--json", str(out))  # fmt: skip
     record = json.loads(out.read_text())
+    assert record["environment"]["threads"] == 1
     # Per image: q, k (C/8) and v (C) projections plus two N x N products, N = 256.
     n, c = 256, 64
     expected = 2 * n * c * (c // 8) * 2 + 2 * n * c * c + 2 * n * n * (c // 8) + 2 * n * n * c

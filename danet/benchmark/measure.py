@@ -19,6 +19,16 @@ from danet.benchmark.workloads import Workload, build_workload
 
 def measure(settings: BenchmarkSettings) -> dict[str, Any]:
     """Run `settings` here and return the result record (see `RESULT_KEYS`)."""
+    threads = torch.get_num_threads()
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    try:
+        return _measure(settings)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure(settings: BenchmarkSettings) -> dict[str, Any]:
     workload = build_workload(settings)
     gc.collect()
     memory = PeakMemory(workload.device)

@@ -41,6 +41,7 @@ class BenchmarkSettings:
     multi_grid: bool = False
     output_stride: int = 8
     conv_probe: bool = True
+    threads: int = 0  # CPU threads for torch; 0 keeps torch's default
 
     def __post_init__(self) -> None:
         if len(self.size) != 2 or min(self.size) < 1:
@@ -59,6 +60,8 @@ class BenchmarkSettings:
             raise ConfigError("--checkpoint measures inference of a model file; drop --train/--pam-only")
         if self.backend and not self.checkpoint:
             raise ConfigError("--backend needs --checkpoint PATH (the model file it runs)")
+        if self.threads < 0:
+            raise ConfigError(f"--threads must be 0 (torch's default) or more, got {self.threads}")
         if self.pam_only and self.channels < 8:
             raise ConfigError(f"--channels must be at least 8 for --pam-only, got {self.channels}")
 
