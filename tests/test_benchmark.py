@@ -135,3 +135,31 @@ def test_help_documents_every_option() -> None:
                  "--pam", "--train", "--json", "--warmup", "--repeats", "--checkpoint", "--backend",
                  "--pam-only", "--compare"):  # fmt: skip
         assert flag in result.output
+
+
+class _FakeBackend:
+    """A backend with no torch model behind it (like ONNX Runtime): FLOPs are then unknown."""
+
+    name = "fake_bench"
+
+    def __init__(self, path: str, **options: object) -> None:
+        from danet.backends import ModelMeta
+
+        self.meta, self.device, self.options = ModelMeta("danet_resnet18", 2), torch.device("cpu"), options
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(batch.shape[0], 2, *batch.shape[2:])
+
+
+def test_any_backend_is_timed_through_forward(tmp_path: Path) -> None:
+    from danet.backends import list_backends, register_backend
+
+    if "fake_bench" not in list_backends():
+        register_backend("fake_bench", _FakeBackend)
+    settings = BenchmarkSettings(
+        checkpoint=str(tmp_path / "m.bin"), backend="fake_bench", size=(8, 8), warmup=0, repeats=1,
+        conv_probe=False, threads=1,
+    )  # fmt: skip
+    record = run_benchmark(settings, isolate=False)
+    assert record["gflops"] is None and record["gflops_per_s"] is None
+    assert record["latency_ms"] > 0

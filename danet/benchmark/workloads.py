@@ -131,15 +131,14 @@ def _pam_workload(settings: BenchmarkSettings, device: torch.device, precision: 
 
 
 def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, precision: Precision) -> Workload:
-    from danet.backends import load_backend
+    from danet.backends import backend_for_file, load_backend
 
-    backend = load_backend(
-        settings.checkpoint,
-        settings.backend,
-        device=str(device),
-        precision=precision.name,
-        channels_last=settings.channels_last,
-    )
+    options: dict[str, Any] = {"device": str(device), "precision": precision.name}
+    options["channels_last"] = settings.channels_last
+    name = settings.backend or backend_for_file(settings.checkpoint)
+    if settings.threads and name != "torch":  # torch threads are already set in this process
+        options["threads"] = settings.threads
+    backend = load_backend(settings.checkpoint, name, **options)
     model = getattr(backend, "model", None)
     if settings.pam != "efficient":
         if not hasattr(model, "set_pam_implementation"):
@@ -160,13 +159,14 @@ def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, prec
 
 
 def _backend_flops(backend: Any, model: Any, shape: tuple[int, ...]) -> int | None:
-    """FLOPs of the architecture behind a backend: its torch model's config, else its meta's name."""
-    from danet.models import build_from_config, create_model, list_models
+    """FLOPs of the architecture behind a backend: its torch model's config, or a `model_config`
+    dict in its metadata; None when the exact architecture is unknown (e.g. an ONNX file)."""
+    from danet.models import ModelConfig, build_from_config
 
     config = getattr(model, "config", None)
-    if config is not None:
-        return count_flops(lambda: build_from_config(config), shape)
-    meta = backend.meta
-    if meta.model_name not in list_models():
+    stored = backend.meta.extra.get("model_config")
+    if config is None and isinstance(stored, dict):
+        config = ModelConfig.from_dict(stored)
+    if config is None:
         return None
-    return count_flops(lambda: create_model(meta.model_name, num_classes=meta.num_classes), shape)
+    return count_flops(lambda: build_from_config(config), shape)
