@@ -30,12 +30,11 @@ def evaluation(args: argparse.Namespace) -> tuple[list[Row], dict]:
         mode="slide", crop_size=(768, 768), stride=(512, 512), scales=MULTI_SCALES, flip=True,
         batch_size=args.eval_batch, align_corners=True,
     )  # fmt: skip
-    result = compare_batched(scene(1024, 2048), backend.forward, config, rounds=args.rounds)
+    result = compare_batched(scene(1024, 2048), backend.forward, config, rounds=args.eval_rounds)
     measured = f"{result['speedup']:.2f}x ({result['one_by_one_s']:.0f} -> {result['batched_s']:.0f} s, "
     measured += f"{result['forward_passes']} crops, {args.eval_model}, batch {args.eval_batch})"
-    command = (
-        f"--only eval --eval-model {args.eval_model} --eval-batch {args.eval_batch} --rounds {args.rounds}"
-    )
+    command = f"--only eval --eval-model {args.eval_model} --eval-batch {args.eval_batch}"
+    command += f" --eval-rounds {args.eval_rounds}"
     agreement = result["pixel_agreement"]
     same = f"{100 * agreement:.4f}% equal"
     rows = [

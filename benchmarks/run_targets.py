@@ -86,6 +86,9 @@ def main() -> None:
     parser.add_argument("--checkpoint", default=None, help="trained model for the bf16 agreement check")
     parser.add_argument("--eval-model", default="danet_resnet18", help="model of the evaluation target")
     parser.add_argument("--eval-batch", type=int, default=8, help="batch size of batched evaluation")
+    parser.add_argument(
+        "--eval-rounds", type=int, default=1, help="A/B alternations of the (slow) eval target"
+    )
     parser.add_argument("--train-iters", type=int, default=150, help="iterations of the training target")
     parser.add_argument("--workdir", default="runs/benchmark", help="where the training target's run goes")
     args = parser.parse_args()
