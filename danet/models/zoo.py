@@ -12,9 +12,7 @@ from danet.models.segmentor import FCN, DANet, Segmentor
 DEPTHS = (18, 34, 50, 101, 152)
 
 
-def _build(
-    cls: type[Segmentor], name: str, depth: int, num_classes: int, **options: Any
-) -> Segmentor:
+def _build(cls: type[Segmentor], name: str, depth: int, num_classes: int, **options: Any) -> Segmentor:
     if cls is FCN and "pam_implementation" in options:
         raise ConfigError("pam_implementation applies to DANet models only")
     return cls(ModelConfig(name=name, num_classes=num_classes, **options), depth)
