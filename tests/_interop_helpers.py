@@ -11,7 +11,8 @@ from torch import nn
 
 from danet.models.naming import MMSEG_PREFIXES, OFFICIAL_PREFIXES, invert, map_key
 
-OFFICIAL_KEYS_TSV = Path("/work/shared/reference/official-danet101-keys.tsv")
+# A copy of shared/reference/official-danet101-keys.tsv: every name and shape of the released file.
+OFFICIAL_KEYS_TSV = Path(__file__).parent / "data" / "official-danet101-keys.tsv"
 
 
 def official_key_shapes() -> list[tuple[str, tuple[int, ...]]]:

@@ -104,7 +104,7 @@ def test_predict_cli_needs_only_the_onnx_file(trained: dict[str, Path], tmp_path
     import cv2
 
     photo = tmp_path / "photo.png"
-    cv2.imwrite(str(photo), _images(1)[0])
+    cv2.imwrite(str(photo), _images(1)[0][..., ::-1])  # RGB array -> BGR file
     out = tmp_path / "mask.png"
     args = ["predict", str(photo), "--checkpoint", str(trained["onnx"]), "-o", str(out), "--device", "cpu"]
     result = runner.invoke(app, args)
