@@ -87,6 +87,10 @@ def main() -> None:
     parser.add_argument("--eval-model", default="danet_resnet18", help="model of the evaluation target")
     parser.add_argument("--eval-batch", type=int, default=8, help="batch size of batched evaluation")
     parser.add_argument(
+        "--eval-size", type=int, nargs=2, default=(1024, 2048), metavar=("H", "W"),
+        help="image of the eval target (windows scale with it)",
+    )  # fmt: skip
+    parser.add_argument(
         "--eval-rounds", type=int, default=1, help="A/B alternations of the (slow) eval target"
     )
     parser.add_argument("--train-iters", type=int, default=150, help="iterations of the training target")
