@@ -183,3 +183,12 @@ def test_unavailable_provider_names_the_installed_ones(trained: dict[str, Path])
 def test_torch_only_options_are_refused_for_onnx(trained: dict[str, Path]) -> None:
     with pytest.raises(BackendError, match="precision"):
         load_backend(trained["onnx"], device="cpu", precision="bf16")
+
+
+def test_fixed_size_file_at_another_size_is_a_clear_error(trained: dict[str, Path], tmp_path: Path) -> None:
+    fixed = tmp_path / "fixed.onnx"
+    export_model(trained["checkpoint"], fixed, fmt="onnx", size=(32, 32))
+    backend = load_backend(fixed, device="cpu")
+    assert backend.forward(torch.zeros(1, 3, 32, 32)).shape[-2:] == (32, 32)
+    with pytest.raises(BackendError, match="--dynamic"):
+        backend.forward(torch.zeros(1, 3, 40, 40))

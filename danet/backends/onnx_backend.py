@@ -120,7 +120,15 @@ class OnnxRuntimeBackend:
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         array = np.ascontiguousarray(batch.detach().cpu().numpy(), dtype=np.float32)
-        (logits,) = self.session.run(None, {self.input_name: array})[:1]
+        try:
+            (logits,) = self.session.run(None, {self.input_name: array})[:1]
+        except Exception as error:  # onnxruntime raises its own exception types
+            expected = [d if isinstance(d, int) else "any" for d in self.session.get_inputs()[0].shape]
+            raise BackendError(
+                f"{self.path} cannot run a batch of shape {list(array.shape)} (it accepts {expected}); "
+                "re-export with `danet export --dynamic` for other sizes "
+                f"({str(error).splitlines()[0][:160]})"
+            ) from None
         return torch.from_numpy(logits)
 
 
