@@ -57,9 +57,7 @@ def _resolve_cuda(spec: str) -> torch.device:
         raise DeviceError(f"bad CUDA device {spec!r}; expected cuda:N with N a number")
     index, count = int(index_text), torch.cuda.device_count()
     if index >= count:
-        raise DeviceError(
-            f"device {spec!r} does not exist: this machine has {count} CUDA device(s)"
-        )
+        raise DeviceError(f"device {spec!r} does not exist: this machine has {count} CUDA device(s)")
     return torch.device("cuda", index)
 
 
