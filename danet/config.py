@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from danet.errors import ConfigError
+from danet.fileio import read_yaml
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 DEFAULT_RECIPE = "default"
@@ -234,12 +235,7 @@ def _plain(value: Any) -> Any:
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """A YAML mapping from `path` (an empty file is an empty mapping)."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    data = read_yaml(path, ConfigError)
     if data is None:
         return {}
     if not isinstance(data, dict):

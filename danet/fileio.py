@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from danet.errors import DanetError, OutputExistsError
 
@@ -66,3 +67,16 @@ def increment_dir(parent: str | os.PathLike[str], name: str, *, create: bool = T
     if create:
         candidate.mkdir(parents=True, exist_ok=False)
     return candidate
+
+
+def read_yaml(path: str | os.PathLike[str], error: type[DanetError] = DanetError) -> Any:
+    """Parse a YAML file (an empty file is None); unreadable or invalid files raise `error`."""
+    import yaml
+
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path} is not valid YAML: {exc}") from None

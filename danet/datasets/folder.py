@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from danet.datasets._registry import IGNORE_INDEX, DatasetInfo, register_dataset
 from danet.datasets.base import IMAGE_SUFFIXES, Item, SegmentationDataset
 from danet.datasets.classes import voc_colormap
 from danet.errors import DatasetError
+from danet.fileio import read_yaml
 
 CONFIG_NAME = "dataset.yaml"
 _LAYOUT = "dataset.yaml, images/<split>/* and masks/<split>/* paired by file stem"
@@ -39,12 +39,7 @@ TEMPLATE = DatasetInfo(
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise DatasetError(f"{path}: cannot read ({error.strerror or error})") from error
-    except yaml.YAMLError as error:
-        raise DatasetError(f"{path}: not valid YAML ({error})") from error
+    data = read_yaml(path, DatasetError)
     if not isinstance(data, dict) or "names" not in data:
         raise DatasetError(f"{path}: must be a mapping with `names:` (the class names in id order)")
     return data
