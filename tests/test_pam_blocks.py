@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -34,6 +36,32 @@ def test_block_size_is_capped_by_chunk_elements(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(attention, "CHUNK_ELEMENTS", 1 << 20)
     assert attention._block_rows(4, 4096) == 64
     assert attention._block_rows(4, 1 << 20) == 1
+
+
+def test_cuda_blocks_are_bounded_only_by_chunk_elements() -> None:
+    # On CUDA the cost is kernel launches: blocks grow to CHUNK_ELEMENTS energies (2048 rows at N=32k).
+    assert attention._block_rows(1, 32768, "cuda") == attention.CHUNK_ELEMENTS // 32768
+    assert attention._block_rows(1, 32768, "cpu") == attention.BLOCK_ROWS
+    assert attention._block_rows(1, 100, "cuda") == 100  # one block when everything fits
+
+
+@pytest.mark.parametrize(
+    ("device", "dtype", "expected"),
+    [
+        ("cuda", torch.bfloat16, "sdpa"),
+        ("cuda", torch.float16, "sdpa"),
+        ("cuda", torch.float32, "chunked"),  # SDPA's fp32 kernel measured 2x slower than blocks
+        ("cpu", torch.bfloat16, "chunked"),
+        ("cpu", torch.float32, "chunked"),
+        ("mps", torch.float16, "chunked"),
+    ],
+)
+def test_efficient_picks_sdpa_only_for_half_precision_on_cuda(
+    device: str, dtype: torch.dtype, expected: str
+) -> None:
+    # A stand-in for a CUDA tensor: the choice reads only the device type and the dtype.
+    q = SimpleNamespace(device=torch.device(device), dtype=dtype)
+    assert attention.efficient_choice(q) == expected
 
 
 def test_bf16_autocast_keeps_the_naive_dtype_and_values(monkeypatch: pytest.MonkeyPatch) -> None:

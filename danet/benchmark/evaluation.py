@@ -71,7 +71,7 @@ def compare_batched(
     for _ in range(rounds):
         for name, run in runners.items():
             start = time.perf_counter()
-            masks[name] = run(image, forward, config).argmax(dim=1)
+            masks[name] = run(image, forward, config).argmax(dim=1).cpu()  # to the host: waits for the device
             times[name].append(time.perf_counter() - start)
     one, batched = (statistics.median(times[k]) for k in ("one_by_one", "batched"))
     agreement = (masks["one_by_one"] == masks["batched"]).float().mean().item()
