@@ -50,6 +50,9 @@ class ValConfig:
     limit: int | None = None  # score only the first N images (quick looks; not the real number)
 
 
+OPTIMIZERS = ("sgd", "adamw")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a training run; saved as `config.yaml` and inside every checkpoint."""
@@ -65,6 +68,7 @@ class TrainConfig:
     iters: int | None = None
     epochs: int | None = None
     batch_size: int = 8  # global: split evenly across distributed processes
+    optimizer: str = "sgd"  # sgd (the paper's) | adamw
     lr: float = 0.003
     head_lr_mult: float = 10.0
     momentum: float = 0.9
@@ -116,6 +120,7 @@ def _validate(c: TrainConfig) -> None:
     checks = [
         (c.batch_size >= 1, "batch_size must be at least 1"),
         (c.lr > 0, "lr must be positive"),
+        (c.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
         (c.head_lr_mult > 0, "head_lr_mult must be positive"),
         (c.iters is None or c.iters >= 1, "iters must be at least 1"),
         (c.epochs is None or c.epochs >= 1, "epochs must be at least 1"),

@@ -98,6 +98,7 @@ def register(app: typer.Typer) -> None:
         lr: Annotated[
             float | None, typer.Option(help="Base (backbone) learning rate; head x head_lr_mult.")
         ] = None,
+        optimizer: Annotated[str | None, typer.Option(help="sgd (momentum; the paper's) or adamw.")] = None,
         workers: Annotated[
             int | None, typer.Option(help="Data-loading worker processes per process.")
         ] = None,
@@ -130,9 +131,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         flags = {
             "model": model, "data_root": data_root, "iters": iters, "epochs": epochs,
-            "batch_size": batch_size, "crop_size": crop_size, "lr": lr, "workers": workers, "device": device,
-            "precision": precision, "channels_last": channels_last, "seed": seed, "project": project,
-            "name": name, "val_every": val_every, "backbone_weights": backbone_weights,
+            "batch_size": batch_size, "crop_size": crop_size, "lr": lr, "optimizer": optimizer,
+            "workers": workers, "device": device, "precision": precision, "channels_last": channels_last,
+            "seed": seed, "project": project, "name": name, "val_every": val_every,
+            "backbone_weights": backbone_weights,
         }  # fmt: skip
         overrides = flag_overrides(flags, set_items or [])
         resolved = resolve(dataset, config, resume, overrides)

@@ -91,6 +91,12 @@ def test_unknown_dataset_lists_valid_names(tmp_path: Path) -> None:
     assert "unknown dataset 'citiscapes'" in result.output and "cityscapes" in result.output
 
 
+def test_unknown_optimizer_is_one_clear_error(tmp_path: Path) -> None:
+    result = train_cli(tmp_path, "--dry-run", "--optimizer", "adam")
+    assert result.exit_code == 1
+    assert "optimizer must be one of sgd, adamw" in result.output and "Traceback" not in result.output
+
+
 def test_unknown_model_lists_valid_names(tmp_path: Path) -> None:
     result = train_cli(tmp_path, "--iters", "1", "--model", "danet_resnet99")
     assert result.exit_code == 1

@@ -19,12 +19,14 @@ def resume(run: Path, *extra: str):
     return runner.invoke(app, ["train", "--resume", str(run), *extra])
 
 
-def test_stopped_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path: Path) -> None:
-    straight = train_cli(tmp_path, "--iters", "6", "--val-every", "3", "--name", "a")
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_stopped_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(
+    tmp_path: Path, optimizer: str
+) -> None:
+    common = ("--iters", "6", "--val-every", "3", "--optimizer", optimizer)
+    straight = train_cli(tmp_path, *common, "--name", "a")
     assert straight.exit_code == 0, straight.output
-    stopped = train_cli(
-        tmp_path, "--iters", "6", "--val-every", "3", "--name", "b", "--workers", "1", "--stop-after", "3"
-    )
+    stopped = train_cli(tmp_path, *common, "--name", "b", "--workers", "1", "--stop-after", "3")
     assert stopped.exit_code == 0, stopped.output
     run_a, run_b = tmp_path / "runs" / "a", tmp_path / "runs" / "b"
     assert load(run_b / "checkpoints" / "last.pt")["iteration"] == 3
@@ -32,7 +34,8 @@ def test_stopped_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_pa
     resumed = resume(run_b)
     assert resumed.exit_code == 0, resumed.output
     a, b = load(run_a / "checkpoints" / "last.pt"), load(run_b / "checkpoints" / "last.pt")
-    assert b["iteration"] == 6
+    assert b["iteration"] == 6 and b["config"]["optimizer"] == optimizer
+    assert ("exp_avg" in str(b["optimizer"]["state"])) == (optimizer == "adamw")
     for key in ("state_dict", "optimizer", "scheduler", "scaler", "rng", "best_miou", "val_metrics"):
         assert_same_tensors(a[key], b[key], key)
     assert_same_tensors(

@@ -1,4 +1,4 @@
-"""SGD with the head at 10x the backbone learning rate, and the per-iteration poly schedule."""
+"""SGD (or AdamW) with the head at 10x the backbone learning rate, and the per-iteration poly schedule."""
 
 from __future__ import annotations
 
@@ -25,13 +25,12 @@ def param_groups(model: nn.Module, lr: float, head_lr_mult: float) -> list[dict[
     ]
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
-    return torch.optim.SGD(
-        param_groups(model, config.lr, config.head_lr_mult),
-        lr=config.lr,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-    )
+def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """SGD with momentum (the paper's), or AdamW (``momentum`` unused) for short runs from scratch."""
+    groups = param_groups(model, config.lr, config.head_lr_mult)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
 class PolyLR(LRScheduler):
