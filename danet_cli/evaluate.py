@@ -114,7 +114,10 @@ def evaluate(
     flip: FlipOption = False,
     multi_scale: MultiScaleOption = False,
     scales: ScalesOption = None,
-    batch_size: Annotated[int, typer.Option(help="Images or windows per forward pass.")] = 4,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, help="Images or windows per forward pass [default: 2 on the CPU, 8 on GPUs]."),
+    ] = None,
     device: DeviceOption = "auto",
     precision: PrecisionOption = "auto",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images (quick checks).")] = None,
@@ -129,6 +132,7 @@ def evaluate(
     from danet.backends import load_backend
     from danet.evaluation import evaluate_dataset
     from danet.fileio import atomic_write_text
+    from danet.inference import default_batch_size
     from danet_cli._console import RichReporter
     from danet_cli._runs import resolve_checkpoint, training_config
 
@@ -146,7 +150,7 @@ def evaluate(
         flip=flip,
         multi_scale=multi_scale,
         scales=scales,
-        batch_size=batch_size,
+        batch_size=batch_size or default_batch_size(model.device),
         align_corners=model.meta.align_corners,
     )
     count = len(data) if limit is None else min(limit, len(data))

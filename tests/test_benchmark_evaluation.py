@@ -59,3 +59,11 @@ def test_compare_batched_reports_speedup_and_agreement() -> None:
     )
     assert result["pixel_agreement"] == 1.0
     assert result["speedup"] > 0 and len(result["times_s"]["batched"]) == 1
+
+
+@pytest.mark.parametrize(("device", "expected"), [("cpu", 2), ("cuda", 8), ("cuda:1", 8), ("mps", 8)])
+def test_default_batch_size_follows_the_measurements(device: str, expected: int) -> None:
+    from danet.inference import default_batch_size
+
+    assert default_batch_size(device) == expected
+    assert default_batch_size(torch.device(device)) == expected

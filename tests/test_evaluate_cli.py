@@ -76,6 +76,7 @@ def test_eval_writes_every_json_key(setup: dict[str, Path], tmp_path: Path) -> N
     assert np.array(data["confusion"]).shape == (3, 3)
     assert sum(map(sum, data["confusion"])) == 3 * 40 * 48
     assert data["settings"]["mode"] == "whole" and data["settings"]["scales"] == [1.0]
+    assert data["settings"]["batch_size"] == 2  # the CPU default: batching larger does not pay there
     assert "mean" in result.output and "mIoU" in result.output
 
 
@@ -102,10 +103,10 @@ def test_run_folder_stands_for_its_best_checkpoint(setup: dict[str, Path], tmp_p
 def test_flip_multi_scale_and_slide_run(setup: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "tta.json"
     args = ["eval", str(setup["checkpoint"]), "--limit", "1", "--device", "cpu", "--json", str(out)]
-    result = invoke(*args, "--flip", "--scales", "0.75,1")
+    result = invoke(*args, "--flip", "--scales", "0.75,1", "--batch-size", "3")
     assert result.exit_code == 0, result.output
     settings = json.loads(out.read_text())["settings"]
-    assert settings["flip"] is True and settings["scales"] == [0.75, 1.0]
+    assert settings["flip"] is True and settings["scales"] == [0.75, 1.0] and settings["batch_size"] == 3
     result = invoke(*args, "--mode", "slide", "--crop-size", "32", "--stride", "24", "--multi-scale")
     assert result.exit_code == 0, result.output
     settings = json.loads(out.read_text())["settings"]
