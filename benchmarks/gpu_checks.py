@@ -1,17 +1,18 @@
 """The CUDA checks of issue 7, as one script for a lent GPU machine (each section timed and guarded).
 
-    python benchmarks/gpu_checks.py --out DIR            # on a CUDA machine, about 5 minutes on an H100
+    python benchmarks/gpu_checks.py --out DIR            # on a CUDA machine, about 2 minutes on an H100
     python benchmarks/gpu_checks.py --out DIR --smoke    # tiny sizes on the CPU: checks the script itself
 
 Sections (results go to DIR/gpu_checks.json after each one, so a cut-off run still reports):
   env        torch, GPU, cuDNN, TF32 switches
-  sdpa       which scaled_dot_product_attention kernel the efficient PAM runs (forward and backward,
-             fp32 and bf16): each kernel tried alone, and the CUDA kernels a profiler sees by default
-  pam        efficient vs naive PAM on 1x512x128x256: time and peak memory
+  sdpa       which scaled_dot_product_attention kernel the PAM's SDPA path runs (forward and backward,
+             fp32 and bf16; `efficient` takes it in half precision): each kernel tried alone, and the
+             CUDA kernels a profiler sees by default
+  pam        every PAM implementation on 1x512x128x256 and 1x512x64x64: time and peak memory
   infer      danet_resnet101 (multi-grid) whole image 1x3x1024x2048: fp32 / bf16 / bf16 + channels-last,
              efficient vs naive PAM: latency and peak memory
-  train      a training step (three losses, SGD) of danet_resnet101 at 768x768: fp32 vs bf16 AMP vs
-             bf16 + channels-last
+  train      a training step (three losses, SGD) of danet_resnet101 at 8x768x768: fp32 vs bf16 AMP vs
+             bf16 + channels-last, and the PAM implementations in fp32 (batch 4 if 8 runs out of memory)
   eval       multi-scale + flip sliding-window evaluation of a 1024x2048 image: batched vs one by one
 """
 
@@ -164,7 +165,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         try:
             out[f"batch {batch}"] = {name: _measure(settings) for name, settings in variants.items()}
             return out
-        except torch.OutOfMemoryError as error:
+        except torch.cuda.OutOfMemoryError as error:
             out[f"batch {batch}"] = {"error": f"out of memory: {str(error).splitlines()[0][:200]}"}
             torch.cuda.empty_cache()
     return out
