@@ -104,7 +104,7 @@ def test_abandoned_partial_folders_are_removed(tmp_path):
 def test_default_spec_and_validation():
     spec = SyntheticSpec()
     assert spec.size == (128, 128) and spec.train_count == 400 and spec.val_count == 100 and spec.seed == 0
-    assert spec.key == "v2-128x128-train400-val100-seed0"
+    assert spec.key == "v3-128x128-train400-val100-seed0"
     with pytest.raises(ConfigError):
         make_spec(8)
     with pytest.raises(ConfigError):

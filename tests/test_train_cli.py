@@ -42,7 +42,12 @@ def test_a_short_run_writes_every_file_of_the_run_folder(run4: Path) -> None:
     assert [r["iteration"] for r in val_records] == [2, 4]
     assert len(val_records[0]["per_class_iou"]) == 7 and "pixel_acc" in val_records[0]
     assert "mean_acc" in val_records[0]
-    assert "iter 4/4" in (run / "train.log").read_text()
+    log = (run / "train.log").read_text()
+    assert "iter 4/4" in log
+    # The run ends by saying where its checkpoint is and how to use it.
+    assert f"checkpoint: {run / 'checkpoints' / 'best.pt'} (val mIoU " in log
+    assert f"danet predict IMAGE --checkpoint {run / 'checkpoints' / 'best.pt'}" in log
+    assert f"danet evaluate {run}" in log
 
 
 def test_checkpoints_hold_weights_metadata_config_and_training_state(run4: Path) -> None:

@@ -75,11 +75,11 @@ def _sky(c: Canvas, horizon: int) -> None:
 def _buildings(c: Canvas, horizon: int) -> None:
     x = int(-c.rng.uniform(0, 0.1) * c.w)
     while x < c.w:
-        width = int(c.rng.uniform(0.15, 0.4) * c.w)
-        if c.rng.random() < 0.15:  # a gap showing the sky
-            x += width // 2
+        width = int(c.rng.uniform(0.3, 0.6) * c.w)
+        if c.rng.random() < 0.1:  # a gap showing the sky
+            x += width
             continue
-        top = int(c.rng.uniform(0.05, 0.8) * horizon)
+        top = int(c.rng.uniform(0.3, 0.8) * horizon)  # some sky above every building
         facade = c.flat(_FACADES[c.rng.integers(len(_FACADES))], spread=18)
         rows = (np.arange(c.h) - top) % max(4, c.h // 14) < max(2, c.h // 28)
         cols = (np.arange(c.w) - x) % max(4, c.w // 12) < max(2, c.w // 24)
@@ -214,23 +214,23 @@ def _person(c: Canvas, base_y: int, scale: float) -> None:
 
 def _objects(c: Canvas, horizon: int) -> None:
     """Trees, vehicles and people, drawn far to near so nearer objects occlude farther ones."""
-    kinds = [_tree] * int(c.rng.integers(1, 4)) + [_vehicle] * int(c.rng.integers(1, 3))
-    kinds += [_person] * int(c.rng.integers(1, 4))
+    kinds = [_tree] * int(c.rng.integers(1, 3)) + [_vehicle] * int(c.rng.integers(1, 3))
+    kinds += [_person] * int(c.rng.integers(1, 3))
     placed = []
     for draw in kinds:
-        depth = c.rng.uniform(0.25, 1.0)  # 0 = at the horizon, 1 = at the bottom edge
+        depth = c.rng.uniform(0.35, 1.0)  # 0 = at the horizon, 1 = at the bottom edge
         placed.append((depth, draw))
     for depth, draw in sorted(placed, key=lambda pair: pair[0]):
         base_y = int(horizon + depth * (c.h - horizon))
-        draw(c, base_y, 0.55 + 0.6 * depth)
+        draw(c, base_y, 0.8 + 0.5 * depth)
 
 
 def _lighting(c: Canvas) -> np.ndarray:
     """Global exposure, colour cast, a soft shadow, sensor noise and a slight blur; uint8 RGB."""
-    image = c.image * c.rng.uniform(0.6, 1.25) * c.rng.uniform(0.85, 1.15, 3).astype(np.float32)
-    if c.rng.random() < 0.5:
-        image *= (1.0 - 0.45 * (c.noise(3) > 0.6).astype(np.float32))[..., None]
-    image += c.rng.normal(0, c.rng.uniform(2, 9), image.shape).astype(np.float32)
+    image = c.image * c.rng.uniform(0.75, 1.15) * c.rng.uniform(0.9, 1.1, 3).astype(np.float32)
+    if c.rng.random() < 0.3:
+        image *= (1.0 - 0.35 * (c.noise(3) > 0.6).astype(np.float32))[..., None]
+    image += c.rng.normal(0, c.rng.uniform(2, 6), image.shape).astype(np.float32)
     image = cv2.GaussianBlur(image, (3, 3), c.rng.uniform(0.3, 0.9))
     return np.clip(image, 0, 255).astype(np.uint8)
 

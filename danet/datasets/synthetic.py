@@ -28,7 +28,7 @@ from danet.image_io import write_image, write_index_png
 from danet.paths import default_dataset_root
 from danet.reporting import NullReporter, Reporter
 
-GENERATOR_VERSION = 2  # bump when scenes change, so old folders are not reused
+GENERATOR_VERSION = 3  # bump when scenes change, so old folders are not reused
 _SPLIT_STREAMS = {"train": 0, "val": 1, "test": 2}
 
 

@@ -271,6 +271,7 @@ class Trainer:
         write_weight_hash(self.model, self.ctx.rank)
         if status == "finished":
             self.reporter.info(f"finished {iteration} iterations; run folder {self.run_dir_text()}")
+            self._next_steps()
         else:
             why = "interrupted" if status == "interrupted" else "stopped"
             self.reporter.info(
@@ -281,6 +282,16 @@ class Trainer:
             self.run_dir.path if self.run_dir else Path(), iteration, self.total, self.best_miou,
             self.last_metrics, status,
         )  # fmt: skip
+
+    def _next_steps(self) -> None:
+        """Where the checkpoint is and the commands that use it."""
+        if self.run_dir is None:
+            return
+        checkpoint = self.run_dir.best if self.run_dir.best.is_file() else self.run_dir.last
+        score = f" (val mIoU {self.best_miou:.4f})" if self.best_miou is not None else ""
+        self.reporter.info(f"checkpoint: {checkpoint}{score}")
+        self.reporter.info(f"predict:    danet predict IMAGE --checkpoint {checkpoint}")
+        self.reporter.info(f"evaluate:   danet evaluate {self.run_dir.path}")
 
     def _announce(self) -> None:
         config, ctx = self.config, self.ctx
