@@ -53,11 +53,17 @@ def export(
         path, target, fmt=output_format, size=size, dynamic=dynamic, opset=opset,
         overwrite=overwrite, trust=trust, reporter=reporter,
     )  # fmt: skip
-    rows = [["x".join(str(v) for v in shape), f"{diff:.2e}"] for shape, diff in result.checks]
-    reporter.table("Exported vs PyTorch logits", ["input", "max abs diff"], rows)
+    rows = [
+        ["x".join(str(v) for v in check.shape), f"{check.max_abs_diff:.2e}", f"{check.logit_scale:.3g}"]
+        + [f"{check.relative:.1e}"]
+        for check in result.checks
+    ]
+    reporter.table("Exported vs PyTorch logits", ["input", "max abs diff", "max |logit|", "relative"], rows)
     size_mb = result.path.stat().st_size / 1e6
     reporter.info(f"wrote {result.path} ({size_mb:.1f} MB, exporter: {result.exporter})")
-    reporter.info(f"max abs diff {result.max_abs_diff:.2e}")
+    reporter.info(
+        f"max abs diff {result.max_abs_diff:.2e} ({result.max_relative_diff:.1e} of the largest logit)"
+    )
 
 
 def register(app: typer.Typer) -> None:

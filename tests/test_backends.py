@@ -22,7 +22,9 @@ from danet_cli.app import app
 
 pytest.importorskip("onnxruntime")
 runner = CliRunner()
-LOGIT_TOLERANCE = 1e-3  # fp32 kernels differ in summation order; logits are O(1-10)
+# fp32 kernels differ in summation order, so the logits' last bits differ: relative to their size, as
+# in `danet export` (a 6-iteration model has logits near 1e4-1e5: BatchNorm statistics barely moved).
+LOGIT_TOLERANCE = 1e-4
 PROTOCOLS = [
     {},
     {"scales": (0.75, 1.0, 1.25), "flip": True},
@@ -62,8 +64,9 @@ def test_logits_agree(trained: dict[str, Path]) -> None:
     onnx_backend = load_backend(trained["onnx"], device="cpu")
     assert onnx_backend.name == "onnxruntime"
     batch = torch.randn(2, 3, 40, 56, generator=torch.Generator().manual_seed(0))
-    diff = (torch_backend.forward(batch) - onnx_backend.forward(batch)).abs().max().item()
-    assert diff < LOGIT_TOLERANCE
+    expected = torch_backend.forward(batch)
+    diff = (expected - onnx_backend.forward(batch)).abs().max().item()
+    assert diff / max(1.0, expected.abs().max().item()) < LOGIT_TOLERANCE
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=["whole", "ms-flip", "slide-flip"])
