@@ -51,7 +51,7 @@ class InferenceConfig:
 
 def default_batch_size(device: str | torch.device) -> int:
     """Windows/images per forward pass when none is asked for: 8 on GPUs, where one crop leaves the
-    device idle (1.2x fp32, 1.9x bf16 over one by one on an H100), 2 on the CPU, where batching does
+    device idle (1.2x fp32, 2.1x bf16 over one by one on an H100), 2 on the CPU, where batching does
     not pay (a window and its flip: as fast as one by one; batch 8 was 0.88x on 2 cores)."""
     return 2 if torch.device(device).type == "cpu" else 8
 
