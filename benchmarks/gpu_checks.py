@@ -205,22 +205,18 @@ def evaluation(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _time_evaluations(image: torch.Tensor, forward: Any, config: Any, device: str) -> dict[str, Any]:
-    from danet.benchmark.evaluation import one_by_one_probs
+    from danet.benchmark.evaluation import one_by_one_probs, time_interleaved
     from danet.inference import predict_probs
 
-    runners = {
-        "one_by_one": lambda: one_by_one_probs(image, forward, config(1)),
-        "batched 8": lambda: predict_probs(image, forward, config(8)),
-        "batched 16": lambda: predict_probs(image, forward, config(16)),
-    }
-    times: dict[str, list[float]] = {key: [] for key in runners}
-    masks: dict[str, torch.Tensor] = {}
-    for _ in range(2):
-        for key, run in runners.items():
-            _sync(device)
-            start = time.perf_counter()
-            masks[key] = run().argmax(dim=1).cpu()
-            times[key].append(time.perf_counter() - start)
+    _sync(device)
+    times, masks = time_interleaved(
+        {
+            "one_by_one": lambda: one_by_one_probs(image, forward, config(1)),
+            "batched 8": lambda: predict_probs(image, forward, config(8)),
+            "batched 16": lambda: predict_probs(image, forward, config(16)),
+        },
+        rounds=2,
+    )
     one = min(times["one_by_one"])
     return {
         "times_s": times,

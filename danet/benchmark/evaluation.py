@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -61,18 +62,32 @@ def _slide(image: torch.Tensor, forward: LogitsFn, config: InferenceConfig) -> t
     return (sums / counts)[:, :, :sh, :sw]
 
 
+def time_interleaved(
+    runners: dict[str, Callable[[], torch.Tensor]], rounds: int
+) -> tuple[dict[str, list[float]], dict[str, torch.Tensor]]:
+    """Run each probability function once per round, interleaved (A, B, A, B); the seconds of every
+    run and each one's last mask, moved to the host (which waits for the device)."""
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    masks: dict[str, torch.Tensor] = {}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            masks[name] = run().argmax(dim=1).cpu()
+            times[name].append(time.perf_counter() - start)
+    return times, masks
+
+
 def compare_batched(
     image: torch.Tensor, forward: LogitsFn, config: InferenceConfig, *, rounds: int = 2
 ) -> dict[str, Any]:
     """Time `one_by_one_probs` and `predict_probs` interleaved (A, B, A, B) and compare predictions."""
-    times: dict[str, list[float]] = {"one_by_one": [], "batched": []}
-    masks: dict[str, torch.Tensor] = {}
-    runners = {"one_by_one": one_by_one_probs, "batched": predict_probs}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            masks[name] = run(image, forward, config).argmax(dim=1).cpu()  # to the host: waits for the device
-            times[name].append(time.perf_counter() - start)
+    times, masks = time_interleaved(
+        {
+            "one_by_one": lambda: one_by_one_probs(image, forward, config),
+            "batched": lambda: predict_probs(image, forward, config),
+        },
+        rounds,
+    )
     one, batched = (statistics.median(times[k]) for k in ("one_by_one", "batched"))
     agreement = (masks["one_by_one"] == masks["batched"]).float().mean().item()
     return {
