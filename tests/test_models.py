@@ -9,17 +9,19 @@ import danet
 from danet.errors import ConfigError, UnknownNameError
 from danet.models import list_models
 
-SMALL = [n for n in list_models() if n.endswith(("resnet18", "resnet34"))]
+SMALL = [n for n in list_models() if n.endswith("resnet18")] + ["danet_resnet34", "fcn_resnet34"]
+BRANCH_OUTPUTS = {"danet": {"pam", "cam"}, "danet_pam": {"pam"}, "danet_cam": {"cam"}, "fcn": set()}
 
 
 def _params(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def test_registry_lists_every_depth_of_both_families() -> None:
+def test_registry_lists_every_depth_of_every_family() -> None:
     names = list_models()
     for depth in (18, 34, 50, 101, 152):
-        assert f"danet_resnet{depth}" in names and f"fcn_resnet{depth}" in names
+        for family in BRANCH_OUTPUTS:
+            assert f"{family}_resnet{depth}" in names
     assert list_models("fcn_*") == [n for n in names if n.startswith("fcn_")]
 
 
@@ -52,7 +54,7 @@ def test_eval_output_is_the_fused_map_at_input_size(name: str) -> None:
 def test_train_outputs_and_backward(name: str) -> None:
     model = danet.create_model(name, num_classes=4, aux=True).train()
     out = model(torch.randn(2, 3, 45, 33))
-    expected = {"out", "aux"} | ({"pam", "cam"} if name.startswith("danet") else set())
+    expected = {"out", "aux"} | BRANCH_OUTPUTS[name.rpartition("_resnet")[0]]
     assert set(out) == expected
     assert all(v.shape == (2, 4, 45, 33) for v in out.values())
     sum(v.mean() for v in out.values()).backward()

@@ -39,6 +39,8 @@ def _natural_key(name: str) -> tuple[str, int]:
 def create_model(name: str, *, num_classes: int, **options: Any) -> nn.Module:
     """Build a model by name. Never touches the network or the disk.
 
+    Names: ``danet_resnet{18,34,50,101,152}``, the single-branch ablations ``danet_pam_resnet*`` and
+    ``danet_cam_resnet*``, and the dilated-FCN baseline ``fcn_resnet*`` (see `list_models`).
     Options: ``stem`` (7x7 | v1c | s), ``output_stride`` (8 | 16), ``multi_grid``, ``aux``,
     ``align_corners``, ``dropout``, ``pam_implementation`` (DANet only).
     """

@@ -59,11 +59,16 @@ class PositionAttention(nn.Module):
 
     @implementation.setter
     def implementation(self, value: str) -> None:
+        self._implementation = self.check_implementation(value)
+
+    @staticmethod
+    def check_implementation(value: str) -> str:
+        """`value` if it names a PAM implementation, else a `ConfigError` listing them."""
         if value not in PAM_IMPLEMENTATIONS:
             raise ConfigError(
                 f"unknown PAM implementation {value!r}; use one of {', '.join(PAM_IMPLEMENTATIONS)}"
             )
-        self._implementation = value
+        return value
 
     def _project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         b, c, h, w = x.shape

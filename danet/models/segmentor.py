@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from danet.errors import ConfigError
+from danet.models.attention import PositionAttention
 from danet.models.backbones import ResNet
 from danet.models.config import ModelConfig
-from danet.models.heads import DANetHead, FCNHead
+from danet.models.heads import BRANCHES, DANetHead, FCNHead, check_attention
 
 
 class Segmentor(nn.Module):
@@ -59,12 +62,21 @@ class Segmentor(nn.Module):
 
 
 class DANet(Segmentor):
-    """Dual Attention Network (Fu et al., CVPR 2019), exactly as released."""
+    """Dual Attention Network (Fu et al., CVPR 2019), exactly as released.
+
+    ``attention=("pam",)`` or ``("cam",)`` builds the paper's single-branch ablations (registered as
+    ``danet_pam_resnet*`` and ``danet_cam_resnet*``): the other branch is absent, not just unused.
+    """
+
+    def __init__(self, config: ModelConfig, depth: int, *, attention: Sequence[str] = BRANCHES) -> None:
+        self.attention = check_attention(attention)  # read by _make_head during Segmentor.__init__
+        super().__init__(config, depth)
 
     def _make_head(self, in_channels: int) -> nn.Module:
         return DANetHead(
             in_channels,
             self.config.num_classes,
+            attention=self.attention,
             dropout=self.config.dropout,
             pam_implementation=self.config.pam_implementation,
         )
@@ -73,7 +85,13 @@ class DANet(Segmentor):
         return self.head(c4, branches=all_outputs)
 
     def set_pam_implementation(self, implementation: str) -> None:
-        """Switch how position attention is computed (same numbers, different memory/speed)."""
+        """Switch how position attention is computed (same numbers, different memory/speed).
+
+        A CAM-only model has no position attention: the call only checks the name.
+        """
+        if self.head.pam is None:
+            PositionAttention.check_implementation(implementation)
+            return
         self.head.pam.implementation = implementation
 
 

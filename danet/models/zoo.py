@@ -1,45 +1,84 @@
-"""The registered architectures: DANet and dilated FCN on ResNet-18/34/50/101/152."""
+"""The registered architectures on ResNet-18/34/50/101/152.
+
+- ``danet_resnet*``: DANet with both attention branches (the released model);
+- ``danet_pam_resnet*`` / ``danet_cam_resnet*``: the paper's single-branch ablations (Table 1);
+- ``fcn_resnet*``: the dilated-FCN baseline of that table.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from danet.errors import ConfigError
-from danet.models._registry import register_model
+from danet.errors import ConfigError, UnknownNameError
+from danet.models._registry import list_models, register_model
+from danet.models.attention import PositionAttention
 from danet.models.config import ModelConfig
 from danet.models.segmentor import FCN, DANet, Segmentor
 
 DEPTHS = (18, 34, 50, 101, 152)
 
 
-def _build(cls: type[Segmentor], name: str, depth: int, num_classes: int, **options: Any) -> Segmentor:
-    if cls is FCN and "pam_implementation" in options:
-        raise ConfigError("pam_implementation applies to DANet models only")
-    return cls(ModelConfig(name=name, num_classes=num_classes, **options), depth)
+@dataclass(frozen=True)
+class Family:
+    """One kind of model: its class and, for DANet, which attention branches it has."""
+
+    prefix: str
+    cls: type[Segmentor]
+    attention: tuple[str, ...] = ()
+    title: str = ""
 
 
-def _register(cls: type[Segmentor], prefix: str, depth: int) -> None:
-    name = f"{prefix}_resnet{depth}"
+FAMILIES = (
+    Family("danet", DANet, ("pam", "cam"), "DANet"),
+    Family("danet_pam", DANet, ("pam",), "DANet with the position attention branch only"),
+    Family("danet_cam", DANet, ("cam",), "DANet with the channel attention branch only"),
+    Family("fcn", FCN, (), "Dilated FCN"),
+)
+_ARCHITECTURES: dict[str, tuple[Family, int]] = {}
+
+
+def _build(family: Family, name: str, depth: int, num_classes: int, **options: Any) -> Segmentor:
+    config = ModelConfig(name=name, num_classes=num_classes, **options)
+    if family.cls is FCN:
+        if "pam_implementation" in options:
+            raise ConfigError("pam_implementation applies to DANet models only")
+        return FCN(config, depth)
+    PositionAttention.check_implementation(config.pam_implementation)
+    return DANet(config, depth, attention=family.attention)
+
+
+def _register(family: Family, depth: int) -> None:
+    name = f"{family.prefix}_resnet{depth}"
 
     def builder(*, num_classes: int, **options: Any) -> Segmentor:
-        return _build(cls, name, depth, num_classes, **options)
+        return _build(family, name, depth, num_classes, **options)
 
     builder.__name__ = name
-    builder.__doc__ = f"{cls.__name__} with a dilated ResNet-{depth} backbone."
+    builder.__doc__ = f"{family.title} with a dilated ResNet-{depth} backbone."
     register_model(name)(builder)
+    _ARCHITECTURES[name] = (family, depth)
 
 
-for _depth in DEPTHS:
-    _register(DANet, "danet", _depth)
-    _register(FCN, "fcn", _depth)
+for _family in FAMILIES:
+    for _depth in DEPTHS:
+        _register(_family, _depth)
+
+
+def _architecture(name: str) -> tuple[Family, int]:
+    if name not in _ARCHITECTURES:
+        raise UnknownNameError("model", name, list_models())
+    return _ARCHITECTURES[name]
 
 
 def model_depth(name: str) -> int:
-    """The ResNet depth encoded in a registered model name."""
-    return int(name.rsplit("resnet", 1)[1])
+    """The ResNet depth of registered model `name`."""
+    return _architecture(name)[1]
 
 
 def build_from_config(config: ModelConfig) -> Segmentor:
-    """Rebuild a model from the `ModelConfig` stored in a checkpoint."""
-    cls = DANet if config.name.startswith("danet_") else FCN
-    return cls(config, model_depth(config.name))
+    """Rebuild a model from the `ModelConfig` stored in a checkpoint (its name picks the architecture)."""
+    family, depth = _architecture(config.name)
+    if family.cls is FCN:
+        return FCN(config, depth)
+    return DANet(config, depth, attention=family.attention)
