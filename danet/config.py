@@ -51,6 +51,10 @@ class ValConfig:
 
 
 OPTIMIZERS = ("sgd", "adamw")
+# How each cross-entropy term is averaged: over the labelled pixels (the official code, PyTorch's
+# default) or over all pixels with ignored ones counting as zero (mmsegmentation's default,
+# avg_non_ignore=False), which scales each term by the labelled fraction of the batch.
+LOSS_AVERAGES = ("labelled", "all")
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class TrainConfig:
     poly_power: float = 0.9
     min_lr: float = 0.0
     loss_weights: LossWeights = field(default_factory=LossWeights)
+    loss_average: str = "labelled"  # labelled (official) | all (mmseg): see LOSS_AVERAGES
     crop_size: tuple[int, int] | None = None  # None: the dataset's default crop
     base_size: int | None = None  # None: the dataset's base size
     scale_mode: str = "short_side"
@@ -121,6 +126,7 @@ def _validate(c: TrainConfig) -> None:
         (c.batch_size >= 1, "batch_size must be at least 1"),
         (c.lr > 0, "lr must be positive"),
         (c.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+        (c.loss_average in LOSS_AVERAGES, f"loss_average must be one of {', '.join(LOSS_AVERAGES)}"),
         (c.head_lr_mult > 0, "head_lr_mult must be positive"),
         (c.iters is None or c.iters >= 1, "iters must be at least 1"),
         (c.epochs is None or c.epochs >= 1, "epochs must be at least 1"),

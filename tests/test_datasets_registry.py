@@ -33,12 +33,13 @@ EXPECTED = {
     "pascal_context": 60,
     "pascal_context59": 59,
     "coco_stuff164k": 171,
+    "coco_stuff10k": 171,
     "synthetic": 7,
 }
 
 
 def test_list_and_class_counts():
-    assert list_datasets() == [*list(EXPECTED)[:7], "folder", "synthetic"]
+    assert list_datasets() == [*list(EXPECTED)[:8], "folder", "synthetic"]
     for name, count in EXPECTED.items():
         info = dataset_info(name)
         assert info.num_classes == count == len(info.palette)

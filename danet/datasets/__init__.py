@@ -1,8 +1,8 @@
 """Datasets by name: `get_dataset("cityscapes", split="val")`, `list_datasets()`, `dataset_info(name)`.
 
-Adapters read the real layouts of Cityscapes, ADE20K, PASCAL VOC (+SBD), PASCAL Context and
-COCO-Stuff 164k, users' own `folder` datasets and the built-in offline `synthetic` scenes. Samples
-are dicts (see `danet.datasets.base`); transforms live in `danet.datasets.transforms`, conversions
+Adapters read the real layouts of Cityscapes, ADE20K, PASCAL VOC (+SBD), PASCAL Context,
+COCO-Stuff 164k and 10k, users' own `folder` datasets and the built-in offline `synthetic` scenes.
+Samples are dicts (see `danet.datasets.base`); transforms live in `danet.datasets.transforms`, conversions
 of downloaded archives in `danet.datasets.prepare`. Importing this package does not import torch,
 and datasets never import models.
 """

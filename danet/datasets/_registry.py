@@ -61,6 +61,7 @@ _DISPLAY_ORDER = (
     "pascal_context",
     "pascal_context59",
     "coco_stuff164k",
+    "coco_stuff10k",
     "folder",
     "synthetic",
 )

@@ -12,6 +12,9 @@ can be re-run after an interruption. Run by hand with `python -m danet.datasets.
   phases; read without the Detail API's C build; used when present) or trainval.tar.gz from
   https://cs.stanford.edu/~roozbeh/pascal-context/ (`trainval/<id>.mat` with a `LabelMap` field;
   splits from VOC2010 ImageSets/Main/{train,val}.txt).
+- coco_stuff10k: `annotations/<name>.mat` (uint8 map `S`: 0 unlabelled, 1..182 labels.txt ids) ->
+  `annotations/<name>_labelTrainIds.png` holding 0 (unlabelled) or class + 1 (1..171), as mmseg's
+  converter writes them; the adapter reads them with reduce-zero-label.
 - cityscapes, ade20k, voc, coco_stuff164k: nothing to do (labels are mapped on the fly);
   `write_cityscapes_train_ids` optionally writes mmseg-style `*_gtFine_labelTrainIds.png`.
 No torch here; scipy (the `danet[scipy]` extra) is needed to read .mat files.
@@ -30,7 +33,9 @@ from danet.datasets._detail import DetailAnnotations
 from danet.datasets._registry import dataset_class
 from danet.datasets.base import first_existing, read_id_list
 from danet.datasets.cityscapes import LABEL_IDS_SUFFIX, TRAIN_IDS_SUFFIX, label_id_lut
-from danet.datasets.classes import PASCAL_CONTEXT, voc_colormap
+from danet.datasets.classes import COCO_STUFF, PASCAL_CONTEXT, voc_colormap
+from danet.datasets.coco_stuff import MAT_KEY, CocoStuff10k, mat_to_png_lut
+from danet.datasets.coco_stuff import TRAIN_IDS_SUFFIX as COCO_TRAIN_IDS_SUFFIX
 from danet.datasets.pascal_context import CONTEXT_DIRS, CONTEXT_LISTS, CONTEXT_MASKS
 from danet.datasets.voc import AUG_MASKS, SPLIT_LISTS, voc_root
 from danet.errors import DatasetError
@@ -218,6 +223,55 @@ def _context_from_detail(context: Path, detail_json: Path, reporter: Reporter) -
         reporter.info(f"pascal_context: {split} has {len(images)} images")
 
 
+# ---- COCO-Stuff 10k ---------------------------------------------------------------------------------
+COCO10K_SIZES = {"train": 9000, "test": 1000}
+_COCO10K_PALETTE = ((0, 0, 0), *COCO_STUFF.palette)  # PNG value 0 = unlabelled, k = class k - 1
+
+
+def coco10k_mat_to_png(source: Path, target: Path) -> None:
+    """One COCO-Stuff 10k `annotations/<name>.mat` as a palette PNG of 0 (unlabelled) / class + 1."""
+    data = load_mat(source)
+    if MAT_KEY not in data:
+        raise DatasetError(f"{source}: no label map {MAT_KEY!r}; is this COCO-Stuff 10k v1.1?")
+    label = np.asarray(data[MAT_KEY])
+    if label.ndim != 2 or label.dtype.kind not in "ui":
+        raise DatasetError(
+            f"{source}: {MAT_KEY} must be an H x W integer label map, not {label.dtype} {label.shape}"
+        )
+    if label.size and not 0 <= int(label.min()) <= int(label.max()) <= 182:
+        bad = np.unique(label[(label < 0) | (label > 182)])[:12].tolist()
+        raise DatasetError(
+            f"{source}: label values {bad} are outside 0..182 (COCO-Stuff 10k v1.1 ids); the older v1.0 "
+            "archive numbers its labels differently: download cocostuff-10k-v1.1.zip"
+        )
+    write_index_png(target, mat_to_png_lut()[label.astype(np.int64)].astype(np.uint8), _COCO10K_PALETTE)
+
+
+def coco10k_png_path(mat: Path) -> Path:
+    """Where the PNG of `annotations/<name>.mat` goes: `annotations/<name>_labelTrainIds.png`."""
+    return mat.with_name(mat.stem + COCO_TRAIN_IDS_SUFFIX)
+
+
+def prepare_coco_stuff10k(root: Path, reporter: Reporter) -> None:
+    base = CocoStuff10k.layout_root(root)
+    if base is None:
+        raise DatasetError(
+            f"COCO-Stuff 10k not found under {root}: extract cocostuff-10k-v1.1.zip there "
+            "(images/, annotations/, imageLists/)"
+        )
+    annotations = base / "annotations"
+    mats = sorted(annotations.glob("*.mat"))
+    if not mats and not any(annotations.glob(f"*{COCO_TRAIN_IDS_SUFFIX}")):
+        raise DatasetError(f"{annotations}: no .mat label maps; re-extract cocostuff-10k-v1.1.zip")
+    done = _convert_each(mats, coco10k_png_path, coco10k_mat_to_png, "COCO-Stuff 10k masks -> PNG", reporter)
+    for split, expected in COCO10K_SIZES.items():
+        count = len(read_id_list(base / "imageLists" / f"{split}.txt"))
+        reporter.info(f"coco_stuff10k: {split} has {count} images")
+        if count != expected:
+            reporter.warning(f"coco_stuff10k: {split}.txt lists {count} images, the v1.1 list has {expected}")
+    reporter.info(f"coco_stuff10k: converted {done} label maps")
+
+
 # ---- Cityscapes (optional) ---------------------------------------------------------------------------
 def write_cityscapes_train_ids(root: Path, reporter: Reporter | None = None) -> int:
     """Write `*_gtFine_labelTrainIds.png` beside every `*_gtFine_labelIds.png` (mmseg layout)."""
@@ -242,6 +296,7 @@ _STEPS: dict[str, Callable[[Path, Reporter], None]] = {
     "voc_aug": prepare_voc_aug,
     "pascal_context": convert_pascal_context,
     "pascal_context59": convert_pascal_context,
+    "coco_stuff10k": prepare_coco_stuff10k,
 }
 
 

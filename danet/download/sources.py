@@ -215,6 +215,7 @@ for _info in (
         "pascal_context_maps", "459-class Context label maps (optional alternative)", "pascal_context"
     ),
     DatasetInfo("coco_stuff164k", "COCO-Stuff 164k", prepare_name="coco_stuff164k"),
+    DatasetInfo("coco_stuff10k", "COCO-Stuff 10k v1.1 (the DANet paper's)", prepare_name="coco_stuff10k"),
 ):
     register_dataset(_info)
 
@@ -278,6 +279,14 @@ _data(
     archive="zip",
     target="annotations",
     notes="no published checksum: sha256 recorded on first download",
+)
+_data(
+    "coco_stuff10k",
+    (_STUFF + "cocostuff-10k-v1.1.zip",),
+    2000 * _MB,
+    archive="zip",
+    notes="images/, annotations/*.mat (label map S), imageLists/{train,test}.txt (9,000 / 1,000); "
+    "no published checksum: sha256 recorded on first download",
 )
 
 

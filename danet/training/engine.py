@@ -102,7 +102,9 @@ class Trainer:
         if checkpoint is not None:
             self._restore(checkpoint, model)
         self.model = model
-        self.loss = SegmentationLoss(config.loss_weights, ignore_index=int(self.meta["ignore_index"]))
+        self.loss = SegmentationLoss(
+            config.loss_weights, ignore_index=int(self.meta["ignore_index"]), average=config.loss_average
+        )
         if ctx.distributed:
             unused = any(w == 0 for w in vars(config.loss_weights).values())
             ids = [ctx.device.index] if ctx.device.type == "cuda" else None
