@@ -137,3 +137,11 @@ def test_single_branch_models_export_to_torchscript(tmp_path) -> None:
     checkpoint = save_checkpoint(tmp_path / "pam.pt", model, dataset=dataset)
     result = export_model(checkpoint, tmp_path / "pam.ts", fmt="torchscript", size=(32, 32))
     assert result.path.is_file() and result.max_abs_diff < 1e-3
+
+
+def test_a_checkpoint_naming_an_unregistered_model_lists_the_valid_names() -> None:
+    from danet.errors import UnknownNameError
+    from danet.models import ModelConfig, build_from_config
+
+    with pytest.raises(UnknownNameError, match="danet_pam_resnet50"):
+        build_from_config(ModelConfig(name="danet_attn_resnet50", num_classes=3))

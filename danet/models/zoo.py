@@ -38,14 +38,17 @@ FAMILIES = (
 _ARCHITECTURES: dict[str, tuple[Family, int]] = {}
 
 
-def _build(family: Family, name: str, depth: int, num_classes: int, **options: Any) -> Segmentor:
-    config = ModelConfig(name=name, num_classes=num_classes, **options)
+def _instantiate(family: Family, config: ModelConfig, depth: int) -> Segmentor:
     if family.cls is FCN:
-        if "pam_implementation" in options:
-            raise ConfigError("pam_implementation applies to DANet models only")
         return FCN(config, depth)
-    PositionAttention.check_implementation(config.pam_implementation)
+    PositionAttention.check_implementation(config.pam_implementation)  # also where there is no PAM
     return DANet(config, depth, attention=family.attention)
+
+
+def _build(family: Family, name: str, depth: int, num_classes: int, **options: Any) -> Segmentor:
+    if family.cls is FCN and "pam_implementation" in options:
+        raise ConfigError("pam_implementation applies to DANet models only")
+    return _instantiate(family, ModelConfig(name=name, num_classes=num_classes, **options), depth)
 
 
 def _register(family: Family, depth: int) -> None:
@@ -79,6 +82,4 @@ def model_depth(name: str) -> int:
 def build_from_config(config: ModelConfig) -> Segmentor:
     """Rebuild a model from the `ModelConfig` stored in a checkpoint (its name picks the architecture)."""
     family, depth = _architecture(config.name)
-    if family.cls is FCN:
-        return FCN(config, depth)
-    return DANet(config, depth, attention=family.attention)
+    return _instantiate(family, config, depth)
