@@ -226,6 +226,7 @@ def _context_from_detail(context: Path, detail_json: Path, reporter: Reporter) -
 # ---- COCO-Stuff 10k ---------------------------------------------------------------------------------
 COCO10K_SIZES = {"train": 9000, "test": 1000}
 _COCO10K_PALETTE = ((0, 0, 0), *COCO_STUFF.palette)  # PNG value 0 = unlabelled, k = class k - 1
+_COCO10K_LUT = mat_to_png_lut()
 
 
 def coco10k_mat_to_png(source: Path, target: Path) -> None:
@@ -244,7 +245,7 @@ def coco10k_mat_to_png(source: Path, target: Path) -> None:
             f"{source}: label values {bad} are outside 0..182 (COCO-Stuff 10k v1.1 ids); the older v1.0 "
             "archive numbers its labels differently: download cocostuff-10k-v1.1.zip"
         )
-    write_index_png(target, mat_to_png_lut()[label.astype(np.int64)].astype(np.uint8), _COCO10K_PALETTE)
+    write_index_png(target, _COCO10K_LUT[label.astype(np.int64)].astype(np.uint8), _COCO10K_PALETTE)
 
 
 def coco10k_png_path(mat: Path) -> Path:
@@ -253,6 +254,7 @@ def coco10k_png_path(mat: Path) -> Path:
 
 
 def prepare_coco_stuff10k(root: Path, reporter: Reporter) -> None:
+    """Convert every `annotations/*.mat` of an extracted cocostuff-10k-v1.1.zip that has no PNG yet."""
     base = CocoStuff10k.layout_root(root)
     if base is None:
         raise DatasetError(
