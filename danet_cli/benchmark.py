@@ -27,8 +27,11 @@ def benchmark(
     ] = (512, 1024),
     batch: Annotated[int, typer.Option(help="Images per step.", rich_help_panel=_PANEL_MODEL)] = 1,
     checkpoint: Annotated[
-        Path | None,
-        typer.Option(help="Benchmark this model file instead of --model.", rich_help_panel=_PANEL_MODEL),
+        str | None,
+        typer.Option(
+            help="Benchmark this model (file, run folder, weight name or hf:// file) instead of --model.",
+            rich_help_panel=_PANEL_MODEL,
+        ),
     ] = None,
     backend: Annotated[
         str | None,

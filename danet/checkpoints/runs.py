@@ -1,69 +1,59 @@
-"""Finding training runs and their checkpoints: shared by `danet evaluate` and `danet predict`.
+"""The run folder of `danet train`: the one definition its writer and every reader use.
 
-A training run is a folder `runs/train/<name>/` holding `checkpoints/best.pt` (the best validation
-score so far) and `checkpoints/last.pt` (the latest state). No torch at import time.
+A training run is a folder `runs/train/<name>/` holding `config.yaml`, `metrics.jsonl`, `train.log`
+and `checkpoints/best.pt` (the best validation score so far) and `checkpoints/last.pt` (the latest
+state, for resuming). No torch here.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from danet.errors import CheckpointError
 
 DEFAULT_PROJECT = "runs/train"
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.jsonl"
+LOG_FILE = "train.log"
+CHECKPOINT_DIR = "checkpoints"
 BEST = "best.pt"
 LAST = "last.pt"
 
 
-def find_latest_checkpoint(project: str | Path = DEFAULT_PROJECT) -> Path:
-    """The newest `<project>/*/checkpoints/best.pt` by modification time."""
-    folder = Path(project)
-    found = [path for path in folder.glob(f"*/checkpoints/{BEST}") if path.is_file()]
-    if not found:
-        raise CheckpointError(
-            f"no trained checkpoint found (looked for {folder}/*/checkpoints/{BEST}); train one with "
-            "`danet train synthetic` (a few minutes on a CPU) or pass a checkpoint file or run folder"
-        )
-    return max(found, key=lambda path: (path.stat().st_mtime, str(path)))
+def best_checkpoint(run_dir: str | Path) -> Path:
+    """Where a run keeps its best checkpoint."""
+    return Path(run_dir) / CHECKPOINT_DIR / BEST
+
+
+def last_checkpoint(run_dir: str | Path) -> Path:
+    """Where a run keeps its latest checkpoint (the one training resumes from)."""
+    return Path(run_dir) / CHECKPOINT_DIR / LAST
+
+
+def is_run_dir(path: str | Path) -> bool:
+    """Whether `path` is a run folder holding at least one checkpoint."""
+    return best_checkpoint(path).is_file() or last_checkpoint(path).is_file()
 
 
 def checkpoint_of_run(run_dir: str | Path) -> Path:
     """The checkpoint a run folder stands for: its best one, else its last one."""
-    run = Path(run_dir)
-    for name in (BEST, LAST):
-        candidate = run / "checkpoints" / name
+    for candidate in (best_checkpoint(run_dir), last_checkpoint(run_dir)):
         if candidate.is_file():
             return candidate
     raise CheckpointError(
-        f"{run} is a folder but holds no checkpoints/{BEST} or checkpoints/{LAST}; "
-        "pass a run folder of `danet train` or a checkpoint file"
+        f"{run_dir} is a folder but holds no {CHECKPOINT_DIR}/{BEST} or {CHECKPOINT_DIR}/{LAST}; "
+        "pass a run folder of `danet train`, a checkpoint file or a weight name (`danet download --list`)"
     )
 
 
-def resolve_checkpoint(source: str | Path | None, project: str | Path = DEFAULT_PROJECT) -> Path:
-    """A checkpoint file from a file, a run folder, or nothing (the newest run's best checkpoint)."""
-    if source is None or str(source) == "":
-        return find_latest_checkpoint(project)
-    path = Path(source).expanduser()
-    if path.is_dir():
-        return checkpoint_of_run(path)
-    if not path.exists():
-        raise CheckpointError(f"{path} does not exist; pass a checkpoint file or a `danet train` run folder")
-    return path
-
-
-def training_config(path: str | Path) -> dict[str, Any]:
-    """The training config stored in a danet checkpoint (`config`), or {} if it holds none.
-
-    Reads the file memory-mapped and with `weights_only=True`, so the tensors are not loaded again.
-    Anything that is not a danet checkpoint gives {}: the backend has already said what is wrong.
-    """
-    import torch
-
-    try:
-        checkpoint = torch.load(Path(path), map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # noqa: BLE001 - only metadata; a bad file was reported by load_backend
-        return {}
-    config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
-    return dict(config) if isinstance(config, dict) else {}
+def find_latest_checkpoint(project: str | Path = DEFAULT_PROJECT) -> Path:
+    """The checkpoint (best, else last) of the newest run under `project`, by modification time."""
+    folder = Path(project)
+    found = [checkpoint_of_run(run) for run in sorted(folder.glob("*")) if is_run_dir(run)]
+    if not found:
+        raise CheckpointError(
+            f"no trained checkpoint found (looked for {folder}/*/{CHECKPOINT_DIR}/{BEST} or {LAST}); train "
+            "one with `danet train synthetic` (a few minutes on a CPU), or pass a checkpoint file, a run "
+            "folder or a weight name"
+        )
+    return max(found, key=lambda path: (path.stat().st_mtime, str(path)))

@@ -1,4 +1,4 @@
-"""DANet and the dilated-FCN baseline: a ResNet backbone, a head, an optional auxiliary head."""
+"""DANet and the dilated-FCN baseline: a registered backbone, a head, an optional auxiliary head."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from danet.errors import ConfigError
-from danet.models.backbones import ResNet
+from danet.models.backbones import create_backbone
 from danet.models.config import ModelConfig
 from danet.models.heads import DANetHead, FCNHead
 
@@ -19,13 +19,13 @@ class Segmentor(nn.Module):
     ``aux`` (when built with ``aux=True``) in training mode or when ``all_outputs=True``.
     """
 
-    def __init__(self, config: ModelConfig, depth: int) -> None:
+    def __init__(self, config: ModelConfig, backbone: str) -> None:
         super().__init__()
         if config.num_classes < 1:
             raise ConfigError(f"num_classes must be positive, got {config.num_classes}")
         self.config = config
-        self.backbone = ResNet(
-            depth,
+        self.backbone = create_backbone(
+            backbone,
             stem=config.stem,
             output_stride=config.output_stride,
             multi_grid=config.multi_grid,

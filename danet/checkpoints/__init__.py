@@ -1,0 +1,52 @@
+"""Model files: where a checkpoint spec leads (`resolve`), how files are read and written, the layouts
+danet reads (danet, official DANet, mmsegmentation), the run-folder layout and `ModelMeta`.
+
+    model = load_model("danet_r50-d8_512x1024_40k_cityscapes")  # downloaded once, then cached
+    model.meta.class_names, model.meta.dataset, model.meta.train_config
+"""
+
+from danet.checkpoints.files import (
+    FORMAT,
+    VERSION,
+    is_danet_checkpoint,
+    load_state_dict_strict,
+    read_checkpoint,
+    save_checkpoint,
+    unwrap,
+)
+from danet.checkpoints.formats import (
+    FORMATS,
+    convert_to_danet,
+    detect_format,
+    extract_state_dict,
+    infer_model_config,
+)
+from danet.checkpoints.loading import load_model
+from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD, ModelMeta
+from danet.checkpoints.resolve import HubFile, is_offline, resolve
+from danet.checkpoints.runs import DEFAULT_PROJECT, checkpoint_of_run, find_latest_checkpoint
+
+__all__ = [
+    "DEFAULT_PROJECT",
+    "FORMAT",
+    "FORMATS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "VERSION",
+    "HubFile",
+    "ModelMeta",
+    "checkpoint_of_run",
+    "convert_to_danet",
+    "detect_format",
+    "extract_state_dict",
+    "find_latest_checkpoint",
+    "infer_model_config",
+    "is_danet_checkpoint",
+    "is_offline",
+    "load_model",
+    "load_state_dict_strict",
+    "read_checkpoint",
+    "resolve",
+    "save_checkpoint",
+    "unwrap",
+]
