@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD, Backend, ModelMeta
-from danet.checkpoints.resolve import resolve
+from danet.checkpoints.resolver import resolve
 from danet.errors import ConfigError, UnknownNameError
 from danet.reporting import Reporter
 

@@ -23,7 +23,7 @@ from danet.checkpoints.formats import (
 )
 from danet.checkpoints.loading import load_model
 from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD, ModelMeta
-from danet.checkpoints.resolve import HubFile, is_offline, resolve
+from danet.checkpoints.resolver import HubFile, is_offline, resolve
 from danet.checkpoints.runs import DEFAULT_PROJECT, checkpoint_of_run, find_latest_checkpoint
 
 __all__ = [
