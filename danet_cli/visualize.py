@@ -122,7 +122,7 @@ def attention(
     from danet.backends import load_backend
     from danet.image_io import read_image
     from danet.visualization import attention_figure, palette_table
-    from danet.visualization.attention import attention_from_backend
+    from danet.visualization.attention_maps import attention_from_backend
     from danet_cli._console import RichReporter
 
     picture = read_image(image)

@@ -5,15 +5,6 @@ danet reads (danet, official DANet, mmsegmentation), the run-folder layout and `
     model.meta.class_names, model.meta.dataset, model.meta.train_config
 """
 
-from danet.checkpoints.files import (
-    FORMAT,
-    VERSION,
-    is_danet_checkpoint,
-    load_state_dict_strict,
-    read_checkpoint,
-    save_checkpoint,
-    unwrap,
-)
 from danet.checkpoints.formats import (
     FORMATS,
     convert_to_danet,
@@ -25,6 +16,15 @@ from danet.checkpoints.loading import load_model
 from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD, ModelMeta
 from danet.checkpoints.resolver import HubFile, is_offline, resolve
 from danet.checkpoints.runs import DEFAULT_PROJECT, checkpoint_of_run, find_latest_checkpoint
+from danet.checkpoints.serialization import (
+    FORMAT,
+    VERSION,
+    is_danet_checkpoint,
+    load_state_dict_strict,
+    read_checkpoint,
+    save_checkpoint,
+    unwrap,
+)
 
 __all__ = [
     "DEFAULT_PROJECT",

@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from danet.checkpoints.files import is_danet_checkpoint, load_state_dict_strict
 from danet.checkpoints.meta import ModelMeta
+from danet.checkpoints.serialization import is_danet_checkpoint, load_state_dict_strict
 from danet.errors import CheckpointError
 from danet.models import ModelConfig, build_from_config
 from danet.models.backbones import DEPTHS

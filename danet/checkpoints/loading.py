@@ -7,9 +7,9 @@ from typing import Any
 
 from torch import nn
 
-from danet.checkpoints.files import read_checkpoint
 from danet.checkpoints.formats import convert_to_danet, detect_format
 from danet.checkpoints.resolver import resolve
+from danet.checkpoints.serialization import read_checkpoint
 from danet.reporting import Reporter
 
 

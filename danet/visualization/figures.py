@@ -22,7 +22,7 @@ from danet.visualization.colorize import legend_entries, legend_panel, overlay
 from danet.visualization.heatmap import colour_bar, heat_overlay, mark_point
 
 if TYPE_CHECKING:
-    from danet.visualization.attention import AttentionResult
+    from danet.visualization.attention_maps import AttentionResult
 
 LOSS_KEYS = ("loss", "loss_out", "loss_pam", "loss_cam", "loss_aux")
 
