@@ -165,6 +165,13 @@ def benchmark(
         conv_probe=conv_probe,
         threads=threads,
     )
+    if settings.checkpoint:  # fetch a weight name or hf:// file here, where a progress bar shows
+        from dataclasses import replace
+
+        from danet.checkpoints import resolve
+        from danet_cli._console import RichReporter
+
+        settings = replace(settings, checkpoint=str(resolve(settings.checkpoint, reporter=RichReporter())))
     data = _run(settings, compare, rounds, isolate=not in_process)
     if json_path is not None:
         from danet.fileio import atomic_write_text
