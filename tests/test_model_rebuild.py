@@ -104,6 +104,15 @@ def _without(options: dict, *names: str) -> dict:
     return {key: value for key, value in options.items() if key not in names}
 
 
+def test_a_model_whose_builder_is_not_registered_says_what_to_import(tmp_path: Path) -> None:
+    path = save_checkpoint(tmp_path / "user.pt", create_model("danet_resnet18", num_classes=2))
+    payload = torch.load(path, weights_only=True)
+    payload["model"]["name"] = "someone_elses_net"
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="'someone_elses_net' model, which is not registered"):
+        load_model(path)
+
+
 def test_a_module_without_a_config_cannot_be_saved(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="no `config`"):
         save_checkpoint(tmp_path / "x.pt", nn.Conv2d(3, 2, 1))

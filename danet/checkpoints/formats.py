@@ -21,7 +21,7 @@ from torch import nn
 from danet.checkpoints.meta import ModelMeta
 from danet.checkpoints.serialization import is_danet_checkpoint, load_state_dict_strict
 from danet.errors import CheckpointError
-from danet.models import ModelConfig, build_from_config
+from danet.models import ModelConfig, build_from_config, list_models
 from danet.models.backbones import DEPTHS
 from danet.models.naming import (
     MMSEG_PREFIXES,
@@ -62,6 +62,11 @@ def model_from_danet_checkpoint(checkpoint: Mapping[str, Any], source: str, **ov
     if config.num_classes != stored_classes:
         raise CheckpointError(
             f"{source} was trained for {stored_classes} classes but {config.num_classes} were asked for"
+        )
+    if config.name not in list_models():
+        raise CheckpointError(
+            f"{source} holds a {config.name!r} model, which is not registered in this process; import "
+            "the module that registers it (danet.models.register_model) before loading"
         )
     model = build_from_config(config)
     load_state_dict_strict(model, checkpoint["state_dict"], source)
