@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -138,7 +138,30 @@ def test_hf_specs_follow_the_hub_url_layout(server, body) -> None:
     pinned = resolve("hf://someone/danet-tiny/best.pt@v1.0")
     assert pinned.parent.name == "v1.0" and pinned.read_bytes() == body
     assert resolve("hf://someone/danet-tiny/best.pt@v1.0") == pinned  # cached: no second request
-    assert len(server.hits_for("/someone/danet-tiny/resolve/v1.0/best.pt")) == 1
+    hits = server.hits_for("/someone/danet-tiny/resolve/v1.0/best.pt")
+    assert [hit.method for hit in hits] == ["HEAD", "GET"]  # the published sha256 asked for, then the file
+
+
+def hub_lfs_route(body: bytes, published: bytes) -> Callable[[Any], None]:
+    """A Hub resolve URL of a large file: HEAD gives the sha256 of `published`, GET sends `body`."""
+    etag = f'"{hashlib.sha256(published).hexdigest()}"'
+
+    def answer(request: Any) -> None:
+        if request.command == "HEAD":
+            request.send(302, b"", {"X-Linked-Etag": etag, "Location": "/cdn"})
+        else:
+            request.send(200, body)
+
+    return answer
+
+
+def test_a_large_hub_file_is_checked_against_the_published_sha256(server, body) -> None:
+    server.routes["/someone/danet-tiny/resolve/main/big.pt"] = hub_lfs_route(body, body)
+    assert resolve("hf://someone/danet-tiny/big.pt").read_bytes() == body
+    server.routes["/someone/danet-tiny/resolve/main/bad.pt"] = hub_lfs_route(body + b"x", body)
+    with pytest.raises(ChecksumError, match="sha256 mismatch"):
+        resolve("hf://someone/danet-tiny/bad.pt")
+    assert not HubFile.parse("hf://someone/danet-tiny/bad.pt").cache_path().exists()
 
 
 def test_a_missing_hub_file_is_a_download_error(server) -> None:

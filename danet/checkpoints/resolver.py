@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from danet.checkpoints.runs import DEFAULT_PROJECT, checkpoint_of_run, find_latest_checkpoint
 from danet.errors import CheckpointError, DownloadError, UnknownNameError
 from danet.paths import weights_dir
 from danet.reporting import NullReporter, Reporter
 
+if TYPE_CHECKING:
+    from danet.download import Checksum
+
 HF_SCHEME = "hf://"
 HF_ENDPOINT_ENV = "DANET_HF_ENDPOINT"
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
 OFFLINE_ENV = "DANET_OFFLINE"
 _TRUE = ("1", "true", "yes", "on")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def is_offline() -> bool:
@@ -119,7 +125,8 @@ def named_weights(name: str, *, reporter: Reporter | None = None) -> Path:
 
 
 def hub_file(file: HubFile, *, reporter: Reporter | None = None) -> Path:
-    """The cached copy of a Hub file, downloaded first (resumable; sha256 recorded on first use)."""
+    """The cached copy of a Hub file, downloaded first: resumable, checked against the sha256 the Hub
+    publishes for large files, else against the sha256 recorded at its first download."""
     from danet.download import Source
     from danet.download.files import ensure_file
 
@@ -131,8 +138,32 @@ def hub_file(file: HubFile, *, reporter: Reporter | None = None) -> Path:
             f"{file.spec} is not in the cache ({dest}) and {OFFLINE_ENV}=1 forbids downloading it; "
             f"unset {OFFLINE_ENV}, or copy the file there"
         )
-    source = Source(file.spec, "weights", (file.url(),), Path(file.filename).name)
+    checksums = () if dest.is_file() else hub_checksums(file.url())
+    source = Source(file.spec, "weights", (file.url(),), Path(file.filename).name, checksums=checksums)
     return ensure_file(source, dest, reporter=reporter)
+
+
+def hub_checksums(url: str) -> tuple[Checksum, ...]:
+    """The sha256 the Hub publishes for a large (LFS) file, in the ``X-Linked-Etag`` header of its
+    resolve URL; () when it gives none (small files, other servers): the downloader then records the
+    file's sha256 at the first download and holds it to that."""
+    import requests
+
+    from danet.download import Checksum as DownloadChecksum
+    from danet.download import TransferSettings, apply_mirror, resolve_mirror
+
+    try:
+        response = requests.head(
+            apply_mirror(url, resolve_mirror()),
+            allow_redirects=False,
+            timeout=TransferSettings.from_env().timeout,
+        )
+    except requests.RequestException:
+        return ()  # the download itself will say what is wrong with the network
+    etag = response.headers.get("X-Linked-Etag", "").strip().removeprefix("W/").strip('"').lower()
+    if not _SHA256.fullmatch(etag):
+        return ()
+    return (DownloadChecksum("sha256", etag, "the Hub's X-Linked-Etag"),)
 
 
 def _is_weight_name(name: str) -> bool:
