@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -216,3 +218,9 @@ def test_load_model_takes_a_weight_name_and_carries_the_meta(server, body) -> No
         model = load_model(source.name)
     assert model.meta.origin == "danet" and model.meta.dataset == "folder"
     assert model.meta.class_names == ("sky", "road", "car") and model.meta.source.endswith(source.filename)
+
+
+def test_the_run_layout_and_model_meta_import_without_torch() -> None:
+    code = "import sys, danet.checkpoints.runs, danet.checkpoints.meta; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
