@@ -15,7 +15,7 @@ import torch
 from _common import Row
 from _targets_model import scene
 
-from danet.benchmark.evaluation import compare_batched
+from danet.benchmark.one_by_one import compare_batched
 from danet.inference import MULTI_SCALES, InferenceConfig
 
 

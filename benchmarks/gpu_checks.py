@@ -174,7 +174,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
 def evaluation(args: argparse.Namespace) -> dict[str, Any]:
     """One-by-one vs batched (8 and 16 crops per forward), interleaved over two rounds per precision."""
     from danet.backends.torch_backend import TorchBackend
-    from danet.benchmark.evaluation import count_forwards
+    from danet.benchmark.one_by_one import count_forwards
     from danet.inference import MULTI_SCALES, InferenceConfig
     from danet.models import create_model
 
@@ -205,7 +205,7 @@ def evaluation(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _time_evaluations(image: torch.Tensor, forward: Any, config: Any, device: str) -> dict[str, Any]:
-    from danet.benchmark.evaluation import one_by_one_probs, time_interleaved
+    from danet.benchmark.one_by_one import one_by_one_probs, time_interleaved
     from danet.inference import predict_probs
 
     _sync(device)

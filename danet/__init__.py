@@ -23,6 +23,7 @@ _LAZY = {
     "resolve_device": "danet.devices",
     "resolve_precision": "danet.devices",
     "load_model": "danet.checkpoints",
+    "ModelMeta": "danet.checkpoints",
     "Predictor": "danet.predictor",
 }
 

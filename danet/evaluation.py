@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from danet.errors import ConfigError, DatasetError
+from danet.checkpoints.meta import ModelMeta
+from danet.errors import CheckpointError, ConfigError, DatasetError
 from danet.inference import InferenceConfig, LogitsFn, predict_probs, resize
 from danet.metrics import SegmentationMetric
 from danet.reporting import NullReporter, Reporter
@@ -184,7 +185,7 @@ def evaluate_dataset(
     different numbers of forward passes, so give the plain model's forward (`checkpoints.unwrap`), not
     a DistributedDataParallel wrapper's. A plain function around a model on a GPU needs `device=`.
     """
-    from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD
+    from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD
 
     reporter = reporter or NullReporter()
     run_device = torch.device(device) if device is not None else forward_device(forward)
@@ -216,3 +217,48 @@ def evaluate_dataset(
         num_images=total,
         settings=inference_settings(inference),
     )
+
+
+def open_dataset(
+    meta: ModelMeta, *, name: str | None = None, root: str | None = None, split: str = "val"
+) -> Any:
+    """The labelled split to score a model on: `name`/`root` if given, else those it was trained on.
+
+    The training config a danet checkpoint carries (``meta.train_config``) names the dataset, its
+    folder and its options; other files name at most the dataset (``meta.dataset``).
+    """
+    from danet.datasets import get_dataset
+
+    config = meta.train_config
+    dataset_name = name or config.get("dataset") or meta.dataset or None
+    if not dataset_name:
+        raise ConfigError(
+            f"{meta.source or 'the checkpoint'} does not say which dataset it was trained on; "
+            "pass --dataset NAME (dataset=NAME)"
+        )
+    same = dataset_name == config.get("dataset")
+    if root is None and same:
+        root = config.get("data_root") or None
+    options = config.get("dataset_options") if same else None
+    data = get_dataset(dataset_name, root=root, split=split, **(options or {}))
+    if not data.has_labels:
+        labelled = ", ".join(data.info.labelled_splits) or "none"
+        raise DatasetError(
+            f"{dataset_name} split {split!r} has no labels to score; labelled splits: {labelled}"
+        )
+    return data
+
+
+def check_classes(meta: ModelMeta, dataset: Any, reporter: Reporter | None = None) -> None:
+    """Same number of classes, or an error naming both; differing names only warn."""
+    if meta.num_classes != dataset.info.num_classes:
+        raise CheckpointError(
+            f"{meta.source or 'the model'} predicts {meta.num_classes} classes but dataset "
+            f"{dataset.info.name} ({dataset.root}) has {dataset.info.num_classes}; evaluate it on the "
+            "dataset it was trained for"
+        )
+    if meta.class_names and tuple(meta.class_names) != tuple(dataset.info.class_names):
+        (reporter or NullReporter()).warning(
+            f"the checkpoint's class names differ from those of {dataset.info.name}; "
+            "scores are listed under the dataset's names"
+        )

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from danet._version import __version__
-from danet.backends import ModelMeta, load_backend
-from danet.errors import ConfigError, ExportError
+from danet.checkpoints import ModelMeta, load_model
+from danet.errors import CheckpointError, ConfigError, ExportError
 from danet.fileio import atomic_path, check_writable
 from danet.reporting import NullReporter, Reporter
 
@@ -80,17 +80,9 @@ class FusedLogits(nn.Module):
 
 
 def metadata(meta: ModelMeta, *, size: tuple[int, int], dynamic: bool) -> dict[str, str]:
-    """The `danet.*` key/value strings stored with an exported model."""
+    """The `danet.*` key/value strings stored with an exported model: the model's own, then the export's."""
     return {
-        "danet.model_name": meta.model_name,
-        "danet.num_classes": str(meta.num_classes),
-        "danet.class_names": json.dumps(list(meta.names())),
-        "danet.palette": json.dumps([list(c) for c in meta.palette]),
-        "danet.mean": json.dumps(list(meta.mean)),
-        "danet.std": json.dumps(list(meta.std)),
-        "danet.align_corners": json.dumps(bool(meta.align_corners)),
-        "danet.dataset": meta.dataset,
-        "danet.ignore_index": str(meta.ignore_index),
+        **meta.to_text(),
         "danet.input": "input: (B, 3, H, W) float32 RGB, (pixel / 255 - mean) / std",
         "danet.output": "out: (B, K, H, W) logits at the input size",
         "danet.export_size": json.dumps(list(size)),
@@ -102,19 +94,9 @@ def metadata(meta: ModelMeta, *, size: tuple[int, int], dynamic: bool) -> dict[s
 def meta_from_metadata(values: Mapping[str, str]) -> ModelMeta:
     """`ModelMeta` back from the strings `metadata` wrote (for backends that run exported files)."""
     try:
-        return ModelMeta(
-            model_name=values["danet.model_name"],
-            num_classes=int(values["danet.num_classes"]),
-            class_names=tuple(json.loads(values.get("danet.class_names", "[]"))),
-            palette=tuple(tuple(int(v) for v in c) for c in json.loads(values.get("danet.palette", "[]"))),
-            ignore_index=int(values.get("danet.ignore_index", "255")),
-            dataset=values.get("danet.dataset", ""),
-            mean=tuple(json.loads(values["danet.mean"])),
-            std=tuple(json.loads(values["danet.std"])),
-            align_corners=bool(json.loads(values.get("danet.align_corners", "true"))),
-        )
-    except (KeyError, ValueError, TypeError) as error:
-        raise ExportError(f"the model's danet metadata is missing or damaged ({error})") from None
+        return ModelMeta.from_text(values)
+    except CheckpointError as error:
+        raise ExportError(str(error)) from None
 
 
 def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -257,14 +239,11 @@ def _compare(wrapper: nn.Module, run: Any, shapes: list[tuple[int, int, int, int
     return tuple(results)
 
 
-def _load(checkpoint: str | os.PathLike[str], trust: bool) -> tuple[nn.Module, ModelMeta]:
-    backend = load_backend(
-        checkpoint, "torch", device="cpu", precision="fp32", **({"trust": True} if trust else {})
-    )
-    model = backend.model.float().eval()  # type: ignore[attr-defined]
+def _load(checkpoint: str | os.PathLike[str] | None, trust: bool) -> tuple[nn.Module, ModelMeta]:
+    model = load_model(checkpoint, trust=trust).float().eval()
     if hasattr(model, "set_pam_implementation"):
         model.set_pam_implementation("naive")  # same numbers, no size-dependent chunk loop
-    return model, backend.meta
+    return model, model.meta
 
 
 def export_model(

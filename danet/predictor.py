@@ -59,12 +59,12 @@ def open_backend(
     trust: bool = False,
 ) -> Backend:
     """A backend from a model file, an already loaded backend, or an in-memory `nn.Module`."""
-    if hasattr(checkpoint, "forward") and isinstance(getattr(checkpoint, "meta", None), ModelMeta):
-        return checkpoint
-    if isinstance(checkpoint, nn.Module):
+    if isinstance(checkpoint, nn.Module):  # a model from `load_model` or `create_model`
         from danet.backends.torch_backend import TorchBackend
 
         return TorchBackend(checkpoint, device=device, precision=precision)
+    if hasattr(checkpoint, "forward") and isinstance(getattr(checkpoint, "meta", None), ModelMeta):
+        return checkpoint
     options: dict[str, Any] = {"device": device, "precision": precision}
     if trust:
         options["trust"] = True

@@ -17,8 +17,8 @@ _PROTOCOLS = ("official",)
 CheckpointArg = Annotated[
     str | None,
     typer.Argument(
-        metavar="[CHECKPOINT|RUN_DIR]",
-        help="Checkpoint file or `danet train` run folder (default: newest run's best).",
+        metavar="[CHECKPOINT]",
+        help="Checkpoint file, run folder, weight name or hf://OWNER/REPO/FILE (default: newest run).",
         show_default=False,
     ),
 ]

@@ -27,8 +27,11 @@ def benchmark(
     ] = (512, 1024),
     batch: Annotated[int, typer.Option(help="Images per step.", rich_help_panel=_PANEL_MODEL)] = 1,
     checkpoint: Annotated[
-        Path | None,
-        typer.Option(help="Benchmark this model file instead of --model.", rich_help_panel=_PANEL_MODEL),
+        str | None,
+        typer.Option(
+            help="Benchmark this model (file, run folder, weight name or hf:// file) instead of --model.",
+            rich_help_panel=_PANEL_MODEL,
+        ),
     ] = None,
     backend: Annotated[
         str | None,
@@ -162,6 +165,13 @@ def benchmark(
         conv_probe=conv_probe,
         threads=threads,
     )
+    if settings.checkpoint:  # fetch a weight name or hf:// file here, where a progress bar shows
+        from dataclasses import replace
+
+        from danet.checkpoints import resolve
+        from danet_cli._console import RichReporter
+
+        settings = replace(settings, checkpoint=str(resolve(settings.checkpoint, reporter=RichReporter())))
     data = _run(settings, compare, rounds, isolate=not in_process)
     if json_path is not None:
         from danet.fileio import atomic_write_text

@@ -15,7 +15,7 @@ def convert(
         str,
         typer.Argument(
             metavar="IN",
-            help="Official DANet .pth.tar, mmsegmentation .pth, state dict, or a downloaded weight name.",
+            help="Official DANet .pth.tar, mmsegmentation .pth, state dict, weight name or hf:// file.",
             show_default=False,
         ),
     ],
@@ -51,9 +51,8 @@ def convert(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Convert an official DANet or mmsegmentation checkpoint into a danet checkpoint."""
-    from danet.checkpoints import read_checkpoint, resolve_checkpoint, save_checkpoint
+    from danet.checkpoints import convert_to_danet, detect_format, read_checkpoint, resolve, save_checkpoint
     from danet.fileio import check_writable
-    from danet.interop import convert_to_danet, detect_format
     from danet_cli._console import RichReporter
 
     reporter = RichReporter()
@@ -63,7 +62,7 @@ def convert(
         overrides["multi_grid"] = multi_grid
     if align_corners is not None:
         overrides["align_corners"] = align_corners
-    file = resolve_checkpoint(source)
+    file = resolve(source, reporter=reporter)
     checkpoint = read_checkpoint(file, trust=trust)
     fmt = detect_format(checkpoint, str(file))
     model, meta = convert_to_danet(
@@ -75,12 +74,13 @@ def convert(
         overrides=overrides,
         reporter=reporter,
     )
-    save_checkpoint(output, model, dataset=meta, converted_from={"file": file.name, "format": fmt})
+    record = meta.dataset_record()
+    save_checkpoint(output, model, dataset=record, converted_from={"file": file.name, "format": fmt})
     classes = f"{model.config.num_classes} classes"
-    if meta and meta.get("name"):
-        classes += f" ({meta['name']})"
+    if meta.dataset:
+        classes += f" ({meta.dataset})"
     reporter.info(f"wrote {output}: {model.config.name}, {classes}")
-    if not meta:
+    if not record:
         reporter.warning(f"{file.name} carries no class names; pass --dataset NAME to store them")
 
 

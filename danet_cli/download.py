@@ -67,8 +67,8 @@ def show_list() -> None:
     _print_table(_rows(datasets, "dataset"), [e.notes for e in datasets])
     _say(f"  names: {', '.join(dl.dataset_names())}")
     for name in dl.dataset_names():
-        if dl.get_dataset(name).parts:
-            _say(f"  {name} = {' + '.join(dl.get_dataset(name).parts)}: {dl.get_dataset(name).description}")
+        if dl.get_download(name).parts:
+            _say(f"  {name} = {' + '.join(dl.get_download(name).parts)}: {dl.get_download(name).description}")
     _say("")
     _say(f"Weights (in {weights_dir()}):")
     _print_table(_rows(weights, "name"), [e.notes for e in weights])
@@ -97,7 +97,7 @@ def _dry_run(
         _say(f"{name} -> {dl.dataset_root(name, root)}")
         for step in dl.plan_dataset(name, root, mirror=mirror, force=force):
             _show_step(step)
-        if prepare and dl.get_dataset(name).prepare_name:
+        if prepare and dl.get_download(name).prepare_name:
             _say("  then prepare the labels (danet.datasets.prepare; skip with --no-prepare)")
     _say("dry run: nothing was downloaded")
 
@@ -113,7 +113,7 @@ def _check_names(kind: str, names: list[str], root: Path | None) -> None:
             else "name the weights to download, e.g. `danet download weights resnet101_imagenet1k_v1`"
         )
     for name in names:
-        dl.get_source(name, "weights") if kind == "weights" else dl.get_dataset(name)
+        dl.get_source(name, "weights") if kind == "weights" else dl.get_download(name)
     if root is not None and (kind == "weights" or len(names) > 1):
         raise ConfigError("--root applies to a single dataset (weights always go to the weights cache)")
 

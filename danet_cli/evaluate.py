@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from danet.errors import CheckpointError, ConfigError, DatasetError
 from danet_cli._options import (
     BackendOption,
     CheckpointArg,
@@ -30,40 +29,6 @@ if TYPE_CHECKING:
     from danet.inference import InferenceConfig
 
 _HELP = "Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labelled split."
-
-
-def open_dataset(meta: Any, config: dict[str, Any], *, name: str | None, root: str | None, split: str) -> Any:
-    """The split to score: flags first, then the checkpoint's training config, then its metadata."""
-    from danet.datasets import get_dataset
-
-    trained_on = config.get("dataset") or meta.dataset or None
-    dataset_name = name or trained_on
-    if not dataset_name:
-        raise ConfigError("the checkpoint does not say which dataset it was trained on; pass --dataset NAME")
-    if root is None and dataset_name == config.get("dataset"):
-        root = config.get("data_root")
-    options = config.get("dataset_options") if dataset_name == config.get("dataset") else None
-    data = get_dataset(dataset_name, root=root, split=split, **(options or {}))
-    if not data.has_labels:
-        labelled = ", ".join(data.info.labelled_splits) or "none"
-        raise DatasetError(
-            f"{dataset_name} split {split!r} has no labels to score; labelled splits: {labelled}"
-        )
-    return data
-
-
-def check_classes(checkpoint: Path, meta: Any, dataset: Any, reporter: Any) -> None:
-    """Same number of classes, or an error naming both; differing names only warn."""
-    if meta.num_classes != dataset.info.num_classes:
-        raise CheckpointError(
-            f"{checkpoint} predicts {meta.num_classes} classes but dataset {dataset.info.name} "
-            f"({dataset.root}) has {dataset.info.num_classes}; evaluate it on the dataset it was trained for"
-        )
-    if meta.class_names and tuple(meta.class_names) != tuple(dataset.info.class_names):
-        reporter.warning(
-            f"the checkpoint's class names differ from those of {dataset.info.name}; "
-            "scores are listed under the dataset's names"
-        )
 
 
 def report(result: EvaluationResult, class_names: list[str], reporter: Any) -> None:
@@ -130,18 +95,17 @@ def evaluate(
 ) -> None:
     """Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labelled split."""
     from danet.backends import load_backend
-    from danet.evaluation import evaluate_dataset
+    from danet.checkpoints import resolve
+    from danet.evaluation import check_classes, evaluate_dataset, open_dataset
     from danet.fileio import atomic_write_text
     from danet.inference import default_batch_size
     from danet_cli._console import RichReporter
-    from danet_cli._runs import resolve_checkpoint, training_config
 
     reporter = RichReporter()
-    path = resolve_checkpoint(checkpoint)
+    path = resolve(checkpoint, reporter=reporter)
     model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust)
-    config = training_config(path) or dict(model.meta.extra.get("config") or {})
-    data = open_dataset(model.meta, config, name=dataset, root=data_root, split=split)
-    check_classes(path, model.meta, data, reporter)
+    data = open_dataset(model.meta, name=dataset, root=data_root, split=split)
+    check_classes(model.meta, data, reporter)
     inference = build_inference(
         protocol=protocol,
         mode=mode,

@@ -35,16 +35,16 @@ def export(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")] = False,
 ) -> None:
     """Export a checkpoint to ONNX or TorchScript (checked against PyTorch)."""
+    from danet.checkpoints import resolve
     from danet.export import FORMATS, export_model
     from danet_cli._console import RichReporter
-    from danet_cli._runs import resolve_checkpoint
 
     if output_format not in FORMATS:
         raise ConfigError(f"unknown --format {output_format!r}; use one of {', '.join(FORMATS)}")
     if opset is not None and output_format != "onnx":
         raise ConfigError("--opset applies to --format onnx only")
     reporter = RichReporter()
-    path = resolve_checkpoint(checkpoint)
+    path = resolve(checkpoint, reporter=reporter)
     target = output or Path(path.name.split(".")[0] + _SUFFIXES[output_format])
     reporter.info(
         f"exporting {path} to {output_format} at {size[0]}x{size[1]}{' (dynamic)' if dynamic else ''}"

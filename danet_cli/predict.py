@@ -44,7 +44,9 @@ def predict(
     ] = None,
     checkpoint: Annotated[
         str | None,
-        typer.Option(help="Checkpoint file or `danet train` run folder (default: newest run's best)."),
+        typer.Option(
+            help="Checkpoint file, run folder, weight name or hf://OWNER/REPO/FILE (default: newest run)."
+        ),
     ] = None,
     output_format: Annotated[
         str, typer.Option("--format", help="index, color, overlay, labelids (Cityscapes) or probs (.npz).")
@@ -74,6 +76,7 @@ def predict(
     ] = False,
 ) -> None:
     """Predict masks for images, folders, glob patterns and videos."""
+    from danet.checkpoints import resolve
     from danet.fileio import increment_dir
     from danet.media import FORMATS, PredictionWriter, format_suffix
     from danet.predict_files import predict_sources
@@ -81,13 +84,12 @@ def predict(
     from danet.sources import expand_sources, output_paths
     from danet_cli._console import RichReporter
     from danet_cli._options import build_inference
-    from danet_cli._runs import resolve_checkpoint
 
     if output_format not in FORMATS:
         raise ConfigError(f"unknown --format {output_format!r}; use one of {', '.join(FORMATS)}")
     reporter = RichReporter()
     found = expand_sources(sources, recursive)
-    path = resolve_checkpoint(checkpoint)
+    path = resolve(checkpoint, reporter=reporter)
     inference = build_inference(
         protocol=None, mode=mode, crop_size=crop_size, stride=stride, flip=flip,
         multi_scale=multi_scale, scales=scales, batch_size=batch_size, align_corners=False,

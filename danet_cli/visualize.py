@@ -36,7 +36,10 @@ def overlay(
         Path | None,
         typer.Argument(help="A mask of class ids (else --checkpoint predicts one).", show_default=False),
     ] = None,
-    checkpoint: Annotated[str | None, typer.Option(help="Predict the mask with this checkpoint.")] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(help="Predict the mask with this checkpoint (file, run folder, weight name, hf://)."),
+    ] = None,
     dataset: Annotated[str | None, typer.Option(help="Class names and colours of this dataset.")] = None,
     alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Colour opacity.")] = 0.5,
     device: Device = "auto",
@@ -65,10 +68,11 @@ def overlay(
 
 
 def _predictor(checkpoint: str | None, device: str, trust: bool) -> Any:
+    from danet.checkpoints import resolve
     from danet.predictor import Predictor
-    from danet_cli._runs import resolve_checkpoint
+    from danet_cli._console import RichReporter
 
-    return Predictor(resolve_checkpoint(checkpoint), device, "fp32", trust=trust)
+    return Predictor(resolve(checkpoint, reporter=RichReporter()), device, "fp32", trust=trust)
 
 
 def _classes(dataset: str | None, meta: Any) -> tuple[list[str], list[Any], int]:
@@ -95,7 +99,8 @@ def attention(
     image: Annotated[Path, typer.Argument(help="The photo.", show_default=False)],
     output: Output,
     checkpoint: Annotated[
-        str | None, typer.Option(help="A DANet checkpoint or run folder (default: newest run's best).")
+        str | None,
+        typer.Option(help="Checkpoint file, run folder, weight name or hf:// file (default: newest run)."),
     ] = None,
     points: Annotated[
         list[str] | None,
@@ -117,14 +122,13 @@ def attention(
     from danet.backends import load_backend
     from danet.image_io import read_image
     from danet.visualization import attention_figure, palette_table
-    from danet.visualization.attention import attention_from_backend
-    from danet_cli._runs import resolve_checkpoint
+    from danet.visualization.attention_maps import attention_from_backend
+    from danet_cli._console import RichReporter
 
     picture = read_image(image)
     queries = [parse_point(p) for text in points or [] for p in text.split(";") if p.strip()]
-    backend = load_backend(
-        resolve_checkpoint(checkpoint), device=device, precision="fp32", **({"trust": True} if trust else {})
-    )
+    options = {"trust": True} if trust else {}
+    backend = load_backend(checkpoint, device=device, precision="fp32", reporter=RichReporter(), **options)
     result = attention_from_backend(
         backend, picture, points=queries or None, class_spec=class_name, top_channels=top_channels
     )

@@ -16,6 +16,7 @@ Everything is written with OpenCV/numpy (and scipy for .mat files); sizes are ti
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -276,4 +277,37 @@ def make_pascal_context_detail(root: Path, train: Sequence[str], val: Sequence[s
                 )
     data = {"images": images, "annos_segmentation": annotations, "categories": []}
     (base / "trainval_merged.json").write_text(json.dumps(data), encoding="utf-8")
+    return root
+
+
+# COCO-Stuff 10k .mat values (labels.txt ids): unlabelled, person, street sign (no pixels), stop sign, wood
+MAT_VALUES = (0, 1, 12, 13, 182)
+
+
+def coco10k_mat(labels: np.ndarray, key: str = "S") -> bytes:
+    """A .mat file as the v1.1 archive has it: the uint8 label map `S` plus the other fields."""
+    from scipy.io import savemat
+
+    buffer = io.BytesIO()
+    savemat(buffer, {key: labels.astype(np.uint8), "names": np.array(["unlabeled"], object), "captions": ""})
+    return buffer.getvalue()
+
+
+def coco10k_files(train: list[str], test: list[str]) -> dict[str, bytes]:
+    """Relative path -> bytes of a tiny cocostuff-10k-v1.1 tree (images, .mat labels, image lists)."""
+    files: dict[str, bytes] = {}
+    for i, name in enumerate(train + test):
+        ok, jpeg = cv2.imencode(".jpg", random_image(i))
+        files[f"images/{name}.jpg"] = jpeg.tobytes()
+        files[f"annotations/{name}.mat"] = coco10k_mat(label_pattern(MAT_VALUES))
+    files["imageLists/train.txt"] = "".join(f"{n}\n" for n in train).encode()
+    files["imageLists/test.txt"] = "".join(f"{n}\n" for n in test).encode()
+    files["imageLists/all.txt"] = "".join(f"{n}\n" for n in train + test).encode()
+    return files
+
+
+def make_coco_stuff10k(root: Path, train: list[str], test: list[str]) -> Path:
+    for relative, data in coco10k_files(train, test).items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(data)
     return root

@@ -63,12 +63,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self.server.owner.dispatch(self, "POST")
 
+    def do_HEAD(self) -> None:  # noqa: N802 - answered like GET, without the body
+        self.server.owner.dispatch(self, "HEAD")
+
     def send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         for key, value in {"Content-Length": str(len(body)), **(headers or {})}.items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 class _Server(ThreadingHTTPServer):
@@ -156,7 +160,8 @@ class LocalServer:
             request.connection.shutdown(socket.SHUT_RDWR)
             request.close_connection = True
             return
-        request.wfile.write(body)
+        if request.command != "HEAD":
+            request.wfile.write(body)
 
     @staticmethod
     def _range(request: _RequestHandler, route: FileRoute) -> tuple[int | None, bytes]:

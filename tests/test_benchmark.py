@@ -160,6 +160,7 @@ def test_any_backend_is_timed_through_forward(tmp_path: Path) -> None:
 
     if "fake_bench" not in list_backends():
         register_backend("fake_bench", _FakeBackend)
+    (tmp_path / "m.bin").write_bytes(b"")  # the checkpoint spec is resolved before the backend opens it
     settings = BenchmarkSettings(
         checkpoint=str(tmp_path / "m.bin"), backend="fake_bench", size=(8, 8), warmup=0, repeats=1,
         conv_probe=False, threads=1,

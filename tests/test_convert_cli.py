@@ -44,7 +44,7 @@ def test_official_file_converts_to_a_loadable_danet_checkpoint(source_model, off
     assert stored["converted_from"] == {"file": "DANet18.pth.tar", "format": "official"}
     model = load_model(out)
     assert model.config.multi_grid and model.config.stem == "7x7"
-    assert model.dataset_meta["name"] == "cityscapes" and len(model.dataset_meta["class_names"]) == 19
+    assert model.meta.dataset == "cityscapes" and len(model.meta.class_names) == 19
     torch.testing.assert_close(logits(model), logits(source_model), rtol=0, atol=1e-6)
 
 
@@ -64,7 +64,7 @@ def test_without_class_names_convert_says_how_to_add_them(official_file, tmp_pat
     result = runner.invoke(app, ["convert", str(official_file), str(tmp_path / "o.pt")])
     assert result.exit_code == 0, result.output
     assert "--dataset" in result.output
-    assert load_model(tmp_path / "o.pt").dataset_meta is None
+    assert load_model(tmp_path / "o.pt").meta.class_names == ()
 
 
 def test_mmseg_file_overrides_reach_the_model(source_model, tmp_path):
@@ -78,7 +78,7 @@ def test_mmseg_file_overrides_reach_the_model(source_model, tmp_path):
     assert result.exit_code == 0, result.output
     model = load_model(out)
     assert model.config.multi_grid and not model.config.align_corners
-    assert model.dataset_meta["class_names"][0] == "c0"
+    assert model.meta.class_names[0] == "c0"
 
 
 def test_untrusted_pickles_need_the_trust_flag(source_model, tmp_path):

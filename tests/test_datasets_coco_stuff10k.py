@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from _http_server import LocalServer, isolate_downloads
@@ -17,12 +15,19 @@ from danet.datasets.prepare import prepare
 from danet.download import download_dataset
 from danet.errors import DatasetError
 from danet.image_io import read_mask
-from tests._data_helpers import label_pattern, random_image, write_gray, write_rgb
+from tests._data_helpers import (
+    coco10k_files,
+    coco10k_mat,
+    label_pattern,
+    make_coco_stuff10k,
+    random_image,
+    write_gray,
+    write_rgb,
+)
 
 pytest.importorskip("scipy")
 
 # .mat values (labels.txt ids): unlabelled, person, street sign (no pixels in COCO-Stuff), stop sign, wood
-MAT_VALUES = (0, 1, 12, 13, 182)
 PNG_VALUES = [0, 1, 0, 12, 171]  # what the conversion writes: 0 or the class + 1
 TRAIN_IDS = [255, 0, 255, 11, 170]  # what the adapter returns: reduce-zero-label of the PNG
 ARCHIVE_PATH = "/wp-content/uploads/data/cocostuffdataset/cocostuff-10k-v1.1.zip"
@@ -31,35 +36,6 @@ ARCHIVE_PATH = "/wp-content/uploads/data/cocostuffdataset/cocostuff-10k-v1.1.zip
 def _stripes(mask: np.ndarray) -> list[int]:
     row = mask[-1].tolist()
     return [v for i, v in enumerate(row) if i == 0 or v != row[i - 1]]
-
-
-def coco10k_mat(labels: np.ndarray, key: str = "S") -> bytes:
-    """A .mat file as the v1.1 archive has it: the uint8 label map `S` plus the other fields."""
-    from scipy.io import savemat
-
-    buffer = io.BytesIO()
-    savemat(buffer, {key: labels.astype(np.uint8), "names": np.array(["unlabeled"], object), "captions": ""})
-    return buffer.getvalue()
-
-
-def coco10k_files(train: list[str], test: list[str]) -> dict[str, bytes]:
-    """Relative path -> bytes of a tiny cocostuff-10k-v1.1 tree (images, .mat labels, image lists)."""
-    files: dict[str, bytes] = {}
-    for i, name in enumerate(train + test):
-        ok, jpeg = cv2.imencode(".jpg", random_image(i))
-        files[f"images/{name}.jpg"] = jpeg.tobytes()
-        files[f"annotations/{name}.mat"] = coco10k_mat(label_pattern(MAT_VALUES))
-    files["imageLists/train.txt"] = "".join(f"{n}\n" for n in train).encode()
-    files["imageLists/test.txt"] = "".join(f"{n}\n" for n in test).encode()
-    files["imageLists/all.txt"] = "".join(f"{n}\n" for n in train + test).encode()
-    return files
-
-
-def make_coco_stuff10k(root: Path, train: list[str], test: list[str]) -> Path:
-    for relative, data in coco10k_files(train, test).items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_bytes(data)
-    return root
 
 
 TRAIN = ["COCO_train2014_000000000077", "COCO_train2014_000000000078"]

@@ -22,7 +22,7 @@ from danet.datasets import (
 from danet.datasets.base import Item
 from danet.datasets.classes import check_tables
 from danet.datasets.transforms import train_transform
-from danet.errors import UnknownNameError
+from danet.errors import ConfigError, UnknownNameError
 from tests._data_helpers import make_folder_dataset
 
 EXPECTED = {
@@ -93,7 +93,7 @@ def test_register_a_custom_dataset(monkeypatch, tmp_path):
 
     make_folder_dataset(tmp_path, splits={"train": 1})
     assert "tiny" in list_datasets() and len(get_dataset("tiny", root=tmp_path, split="train")) == 1
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(ConfigError, match="already registered"):
         register(info)(Tiny)
 
 

@@ -18,7 +18,7 @@ from danet.download import (
     Checksum,
     ChecksumError,
     Credentials,
-    DatasetInfo,
+    DownloadSpec,
     Source,
     dataset_sources,
     download_dataset,
@@ -120,7 +120,7 @@ def test_preparation_is_handed_the_dataset_root(server, tmp_path, monkeypatch):
     fake.prepare = lambda name, root, reporter: calls.append((name, root))
     monkeypatch.setitem(sys.modules, "danet.datasets.prepare", fake)
     server.serve("/sets/toy.zip", TOY)
-    info = DatasetInfo("toyset", "a toy", prepare_name="toy_prepared")
+    info = DownloadSpec("toyset", "a toy", prepare_name="toy_prepared")
     with extra_sources(toy_source(), datasets=(info,)):
         download_dataset("toyset", tmp_path / "r")
         assert calls == [("toy_prepared", tmp_path / "r")]
@@ -249,7 +249,7 @@ def test_voc_aug_is_downloaded_extracted_and_prepared_into_what_the_adapter_read
         Source(f"{g}/{f}", "dataset", (f"http://ex.org/{d}/{f}",), f, archive=k, group=g)
         for g, d, f, k in (("toy_voc", "voc", "toy_voc.tar", "tar"), ("toy_sbd", "sbd", "toy_sbd.tgz", "tgz"))
     ]
-    info = DatasetInfo("toy_aug", "VOC + SBD toy", prepare_name="voc_aug", parts=("toy_voc", "toy_sbd"))
+    info = DownloadSpec("toy_aug", "VOC + SBD toy", prepare_name="voc_aug", parts=("toy_voc", "toy_sbd"))
     with extra_sources(*sources, datasets=(info,)):
         root = download_dataset("toy_aug", tmp_path / "voc")
     lists = root / voc / "ImageSets" / "Segmentation"

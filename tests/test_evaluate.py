@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD
+from danet.checkpoints import IMAGENET_MEAN, IMAGENET_STD
 from danet.errors import ConfigError, DatasetError
 from danet.evaluation import EvaluationResult, evaluate_dataset, image_to_batch, shard_indices
 from danet.inference import InferenceConfig

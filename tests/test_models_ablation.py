@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import danet
-from danet.checkpoints import model_from_danet_checkpoint, read_checkpoint, save_checkpoint
+from danet.checkpoints import read_checkpoint, save_checkpoint
+from danet.checkpoints.formats import model_from_danet_checkpoint
 from danet.config import LossWeights
 from danet.errors import CheckpointError, ConfigError
 from danet.models import list_models

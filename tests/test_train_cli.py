@@ -60,7 +60,7 @@ def test_checkpoints_hold_weights_metadata_config_and_training_state(run4: Path)
     assert set(checkpoint["rng"][0]) == {"torch", "numpy", "python"}
     assert isinstance(checkpoint["best_miou"], float)
     model = load_model(run4 / "checkpoints" / "best.pt")
-    assert model.config.name == "danet_resnet18" and model.dataset_meta["name"] == "synthetic"
+    assert model.config.name == "danet_resnet18" and model.meta.dataset == "synthetic"
 
 
 def test_run_folder_name_is_incremented_when_taken(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from danet.errors import ConfigError, UnknownNameError
 from danet.image_io import write_index_png
 from danet.visualization import colorize, curves_figure, palette_table
-from danet.visualization.attention import (
+from danet.visualization.attention_maps import (
     capture_attention_inputs,
     channel_maps,
     default_points,

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD, Backend, ModelMeta
+from danet.checkpoints.resolver import resolve
 from danet.errors import ConfigError, UnknownNameError
+from danet.reporting import Reporter
 
 _LOADERS: dict[str, Callable[..., Backend]] = {}
 _SUFFIXES: dict[str, str] = {}
@@ -36,12 +38,19 @@ def backend_for_file(path: str | os.PathLike[str]) -> str:
     return _SUFFIXES.get(Path(path).suffix.lower(), "torch")
 
 
-def load_backend(path: str | os.PathLike[str], backend: str | None = None, **options: Any) -> Backend:
-    """Load `path` with `backend` (default: inferred from the file name)."""
-    name = backend or backend_for_file(path)
-    if name not in _LOADERS:
-        raise UnknownNameError("backend", name, list_backends())
-    return _LOADERS[name](path, **options)
+def load_backend(
+    spec: str | os.PathLike[str] | None,
+    backend: str | None = None,
+    *,
+    reporter: Reporter | None = None,
+    **options: Any,
+) -> Backend:
+    """Load the checkpoint `spec` stands for (`danet.checkpoints.resolve`: a file, a run folder, a
+    weight name, an ``hf://`` file or None) with `backend` (default: inferred from the file name)."""
+    if backend is not None and backend not in _LOADERS:
+        raise UnknownNameError("backend", backend, list_backends())
+    path = resolve(spec, reporter=reporter)
+    return _LOADERS[backend or backend_for_file(path)](path, **options)
 
 
 def _load_torch(path: str | os.PathLike[str], **options: Any) -> Backend:

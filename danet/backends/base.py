@@ -1,34 +1,15 @@
-"""The inference backend interface: a model file in, a logits function out."""
+"""The inference backend interface: a model file in, a logits function out.
+
+`ModelMeta` lives in `danet.checkpoints.meta`; it is re-exported here for older imports.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import torch
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class ModelMeta:
-    """What inference needs to know besides the weights."""
-
-    model_name: str
-    num_classes: int
-    class_names: tuple[str, ...] = ()
-    palette: tuple[tuple[int, int, int], ...] = ()
-    ignore_index: int = 255
-    dataset: str = ""
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-    align_corners: bool = True
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def names(self) -> tuple[str, ...]:
-        """Class names, or class_0 ... when the file carries none."""
-        return self.class_names or tuple(f"class_{i}" for i in range(self.num_classes))
+from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD, ModelMeta
 
 
 class Backend(Protocol):
@@ -39,3 +20,6 @@ class Backend(Protocol):
     device: torch.device
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor: ...
+
+
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "Backend", "ModelMeta"]

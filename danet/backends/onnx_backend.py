@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD, ModelMeta
+from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD, ModelMeta, has_text_meta
 from danet.errors import BackendError, DeviceError
 
 INSTALL_HINT = "install it with: pip install 'danet[onnx]'"
@@ -66,10 +66,8 @@ def meta_from_props(props: dict[str, str], path: Path, num_classes: int | None) 
     A file from another exporter (no ``danet.*`` keys) falls back to generic class names, ImageNet
     mean/std and align_corners=True, provided its output has a fixed class dimension.
     """
-    if any(key.startswith("danet.") for key in props):
-        from danet.export import meta_from_metadata
-
-        return meta_from_metadata(props)
+    if has_text_meta(props):
+        return ModelMeta.from_text(props, origin="onnx", source=str(path))
     if num_classes is None:
         raise BackendError(
             f"{path} carries no danet metadata and its output has no fixed class dimension; "
@@ -80,6 +78,8 @@ def meta_from_props(props: dict[str, str], path: Path, num_classes: int | None) 
         num_classes=num_classes,
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
+        origin="onnx",
+        source=str(path),
         extra={"has_danet_metadata": False},
     )
 

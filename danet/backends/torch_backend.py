@@ -8,23 +8,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from danet.backends.base import ModelMeta
+from danet.checkpoints.meta import ModelMeta
 from danet.devices import Precision, resolve_device, resolve_precision
 
 
 def meta_from_model(model: nn.Module) -> ModelMeta:
-    """Build `ModelMeta` from a model's config and its attached ``dataset_meta`` dict."""
+    """The model's `ModelMeta` (set by `load_model`), else one from its config alone."""
+    meta = getattr(model, "meta", None)
+    if isinstance(meta, ModelMeta):
+        return meta
     config = model.config
-    dataset = getattr(model, "dataset_meta", None) or {}
-    return ModelMeta(
-        model_name=config.name,
-        num_classes=config.num_classes,
-        class_names=tuple(dataset.get("class_names") or ()),
-        palette=tuple(tuple(int(v) for v in c) for c in dataset.get("palette") or ()),
-        ignore_index=int(dataset.get("ignore_index", 255)),
-        dataset=str(dataset.get("name") or ""),
-        align_corners=config.align_corners,
-    )
+    return ModelMeta(config.name, config.num_classes, align_corners=config.align_corners)
 
 
 class TorchBackend:

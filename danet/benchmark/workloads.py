@@ -132,13 +132,15 @@ def _pam_workload(settings: BenchmarkSettings, device: torch.device, precision: 
 
 def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, precision: Precision) -> Workload:
     from danet.backends import backend_for_file, load_backend
+    from danet.checkpoints import resolve
 
     options: dict[str, Any] = {"device": str(device), "precision": precision.name}
     options["channels_last"] = settings.channels_last
-    name = settings.backend or backend_for_file(settings.checkpoint)
+    path = resolve(settings.checkpoint)
+    name = settings.backend or backend_for_file(path)
     if settings.threads and name != "torch":  # torch threads are already set in this process
         options["threads"] = settings.threads
-    backend = load_backend(settings.checkpoint, name, **options)
+    backend = load_backend(path, name, **options)
     model = getattr(backend, "model", None)
     if settings.pam != "efficient":
         if not hasattr(model, "set_pam_implementation"):

@@ -8,7 +8,7 @@ import numpy as np
 
 from danet.datasets._registry import IGNORE_INDEX, DatasetInfo, register_dataset
 from danet.datasets.base import Item, SegmentationDataset
-from danet.datasets.classes import ADE20K
+from danet.datasets.classes import ADE20K as ADE20K_CLASSES
 from danet.errors import DatasetError
 
 _SPLIT_DIRS = {"train": "training", "val": "validation"}
@@ -29,8 +29,8 @@ _LUT = reduce_zero_lut(150)
     DatasetInfo(
         name="ade20k",
         title="ADE20K SceneParsing",
-        class_names=ADE20K.names,
-        palette=ADE20K.palette,
+        class_names=ADE20K_CLASSES.names,
+        palette=ADE20K_CLASSES.palette,
         splits=("train", "val"),
         labelled_splits=("train", "val"),
         base_size=512,

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from danet.datasets._registry import IGNORE_INDEX, DatasetInfo
+from danet.datasets.info import IGNORE_INDEX, DatasetInfo
 from danet.errors import DatasetError
 from danet.image_io import read_image, read_mask
 

@@ -7,24 +7,24 @@ look without downloading). The CLI's `danet download` is a thin layer over `down
 
 from __future__ import annotations
 
-from danet.download.checksums import Checksum, ChecksumError
-from danet.download.cityscapes import Credentials, credentials_from_env
-from danet.download.datasets import dataset_root, download_dataset
-from danet.download.network import DiskFullError, TransferSettings, apply_mirror, resolve_mirror
-from danet.download.sources import (
-    DatasetInfo,
+from danet.download.catalog import (
+    DownloadSpec,
     Source,
     all_sources,
     dataset_names,
     dataset_sources,
     extra_sources,
-    get_dataset,
+    get_download,
     get_source,
-    register_dataset,
+    register_download,
     register_source,
     unregister_source,
     weight_names,
 )
+from danet.download.checksums import Checksum, ChecksumError
+from danet.download.cityscapes import Credentials, credentials_from_env
+from danet.download.datasets import dataset_root, download_dataset
+from danet.download.network import DiskFullError, TransferSettings, apply_mirror, resolve_mirror
 from danet.download.status import Entry, PlanStep, format_size, list_entries, plan_dataset, plan_weights
 from danet.download.weights import download_weights, find_cached_weights, weights_file, weights_path
 
@@ -39,7 +39,7 @@ __all__ = [
     "Checksum",
     "ChecksumError",
     "Credentials",
-    "DatasetInfo",
+    "DownloadSpec",
     "DiskFullError",
     "Entry",
     "PlanStep",
@@ -56,12 +56,12 @@ __all__ = [
     "extra_sources",
     "find_cached_weights",
     "format_size",
-    "get_dataset",
+    "get_download",
     "get_source",
     "list_entries",
     "plan_dataset",
     "plan_weights",
-    "register_dataset",
+    "register_download",
     "register_source",
     "resolve_mirror",
     "unregister_source",

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import requests
 
+from danet.download.catalog import Source
 from danet.download.checksums import Checksum
 from danet.download.files import ensure_file
 from danet.download.network import TransferSettings, apply_mirror, request, resolve_mirror
-from danet.download.sources import Source
 from danet.errors import DownloadError
 from danet.reporting import NullReporter, Reporter
 

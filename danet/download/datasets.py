@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from danet.download.archives import extract
+from danet.download.catalog import DownloadSpec, Source, dataset_sources, get_download
 from danet.download.cityscapes import CityscapesSite, CredentialSource, download_package, resolve_credentials
 from danet.download.files import download_lock, ensure_file, existing_ok
 from danet.download.network import TransferSettings
-from danet.download.sources import DatasetInfo, Source, dataset_sources, get_dataset
 from danet.errors import DatasetError
 from danet.paths import default_dataset_root
 from danet.reporting import NullReporter, Reporter
@@ -28,7 +28,7 @@ def dataset_root(name: str, root: str | Path | None = None) -> Path:
     """`root` if given, else the default folder of the dataset (sbd shares voc's)."""
     if root is not None:
         return Path(root).expanduser()
-    info = get_dataset(name)
+    info = get_download(name)
     return default_dataset_root(info.root_name or info.name)
 
 
@@ -62,7 +62,7 @@ def download_dataset(
     needed and the environment has none.
     """
     reporter = reporter or NullReporter()
-    info = get_dataset(name)
+    info = get_download(name)
     base = dataset_root(name, root)
     reporter.info(f"{name}: {info.description} -> {base}")
     sites: list[CityscapesSite] = []
@@ -135,7 +135,7 @@ def _extract(source: Source, archive: Path, base: Path, reporter: Reporter) -> N
     reporter.info(f"{archive.name}: extracted into {target}")
 
 
-def run_prepare(info: DatasetInfo, root: Path, reporter: Reporter) -> None:
+def run_prepare(info: DownloadSpec, root: Path, reporter: Reporter) -> None:
     """Hand the extracted files to the dataset package's preparation step."""
     if info.prepare_name is None:
         return

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from danet.download.catalog import Source
 from danet.download.checksums import (
     Checksum,
     ChecksumError,
@@ -29,7 +30,6 @@ from danet.download.checksums import (
 )
 from danet.download.http import fetch, part_path
 from danet.download.network import DiskFullError, TransferSettings
-from danet.download.sources import Source
 from danet.errors import DownloadError
 from danet.reporting import NullReporter, Reporter
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from danet.download.catalog import Source, all_sources, dataset_sources, get_download, get_source
 from danet.download.checksums import Checksum, is_verified_cached, read_record
 from danet.download.datasets import dataset_root, file_path, is_extracted
 from danet.download.http import part_path
 from danet.download.network import apply_mirror, resolve_mirror
-from danet.download.sources import Source, all_sources, dataset_sources, get_dataset, get_source
 from danet.download.weights import weights_file
 
 _TRANSPORT_NOTES = {"cityscapes": " (login)", "gdrive": " (Google Drive)", "http": ""}
@@ -79,7 +79,7 @@ def source_entry(source: Source, root: Path | None = None) -> Entry:
             status = "extracted"
         else:
             status = file_state(path, source.checksums, source.needs_record)
-        notes = source.notes or get_dataset(source.group).description
+        notes = source.notes or get_download(source.group).description
         return Entry(source.group, "dataset", source.filename, source.size, origin, status, notes, path)
     path = weights_file(source)
     checks = source.member_checksums if source.member else source.checksums

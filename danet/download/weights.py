@@ -12,6 +12,7 @@ import requests
 
 from danet.download import gdrive
 from danet.download.archives import extract_member
+from danet.download.catalog import Source, get_source
 from danet.download.checksums import (
     ChecksumError,
     check_digests,
@@ -22,7 +23,6 @@ from danet.download.checksums import (
 from danet.download.files import download_lock, ensure_file, existing_ok
 from danet.download.http import part_path
 from danet.download.network import TransferSettings, resolve_mirror
-from danet.download.sources import Source, get_source
 from danet.errors import DownloadError
 from danet.paths import weights_dir
 from danet.reporting import NullReporter, Reporter

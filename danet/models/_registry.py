@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from torch import nn
 
 from danet.errors import ConfigError, UnknownNameError
+from danet.models.config import ModelConfig
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+_CONFIG_FIELDS = {f.name for f in fields(ModelConfig)}
 
 
 def register_model(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
@@ -31,9 +34,11 @@ def list_models(pattern: str | None = None) -> list[str]:
     return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
 
 
-def _natural_key(name: str) -> tuple[str, int]:
-    prefix, _, depth = name.rpartition("resnet")
-    return (prefix, int(depth) if depth.isdigit() else 0)
+def _natural_key(name: str) -> tuple[str, int, str]:
+    """Sort danet_resnet18 before danet_resnet101: the trailing number compares as a number."""
+    stem = name.rstrip("0123456789")
+    number = name[len(stem) :]
+    return (stem, int(number) if number else -1, name)
 
 
 def create_model(name: str, *, num_classes: int, **options: Any) -> nn.Module:
@@ -47,6 +52,19 @@ def create_model(name: str, *, num_classes: int, **options: Any) -> nn.Module:
     if name not in _BUILDERS:
         raise UnknownNameError("model", name, list_models())
     try:
-        return _BUILDERS[name](num_classes=num_classes, **options)
+        model = _BUILDERS[name](num_classes=num_classes, **options)
     except TypeError as error:
         raise ConfigError(f"bad options for model {name!r}: {error}") from None
+    if not isinstance(getattr(model, "config", None), ModelConfig) and set(options) <= _CONFIG_FIELDS:
+        # a user builder returned a plain module: record how it was made, so it can be saved and rebuilt
+        model.config = ModelConfig(name=name, num_classes=num_classes, **options)
+    return model
+
+
+def build_from_config(config: ModelConfig) -> nn.Module:
+    """Rebuild a model from the `ModelConfig` stored in a checkpoint, through the registry.
+
+    Only the options that differ from their defaults are passed, so a builder sees the options it
+    was created with (the defaults are its own).
+    """
+    return create_model(config.name, num_classes=config.num_classes, **config.options())

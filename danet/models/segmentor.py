@@ -1,4 +1,4 @@
-"""DANet and the dilated-FCN baseline: a ResNet backbone, a head, an optional auxiliary head."""
+"""DANet and the dilated-FCN baseline: a registered backbone, a head, an optional auxiliary head."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from torch import nn
 
 from danet.errors import ConfigError
 from danet.models.attention import PositionAttention
-from danet.models.backbones import ResNet
+from danet.models.backbones import create_backbone
 from danet.models.config import ModelConfig
 from danet.models.heads import BRANCHES, DANetHead, FCNHead, check_attention
 
@@ -22,13 +22,13 @@ class Segmentor(nn.Module):
     ``aux`` (when built with ``aux=True``) in training mode or when ``all_outputs=True``.
     """
 
-    def __init__(self, config: ModelConfig, depth: int) -> None:
+    def __init__(self, config: ModelConfig, backbone: str) -> None:
         super().__init__()
         if config.num_classes < 1:
             raise ConfigError(f"num_classes must be positive, got {config.num_classes}")
         self.config = config
-        self.backbone = ResNet(
-            depth,
+        self.backbone = create_backbone(
+            backbone,
             stem=config.stem,
             output_stride=config.output_stride,
             multi_grid=config.multi_grid,
@@ -68,9 +68,9 @@ class DANet(Segmentor):
     ``danet_pam_resnet*`` and ``danet_cam_resnet*``): the other branch is absent, not just unused.
     """
 
-    def __init__(self, config: ModelConfig, depth: int, *, attention: Sequence[str] = BRANCHES) -> None:
+    def __init__(self, config: ModelConfig, backbone: str, *, attention: Sequence[str] = BRANCHES) -> None:
         self.attention = check_attention(attention)  # read by _make_head during Segmentor.__init__
-        super().__init__(config, depth)
+        super().__init__(config, backbone)
 
     def _make_head(self, in_channels: int) -> nn.Module:
         return DANetHead(

@@ -1,8 +1,8 @@
-"""The registered architectures on ResNet-18/34/50/101/152.
+"""The registered architectures: every model family on every registered backbone.
 
-- ``danet_resnet*``: DANet with both attention branches (the released model);
-- ``danet_pam_resnet*`` / ``danet_cam_resnet*``: the paper's single-branch ablations (Table 1);
-- ``fcn_resnet*``: the dilated-FCN baseline of that table.
+- ``danet_<backbone>``: DANet with both attention branches (the released model);
+- ``danet_pam_<backbone>`` / ``danet_cam_<backbone>``: the paper's single-branch ablations (Table 1);
+- ``fcn_<backbone>``: the dilated-FCN baseline of that table.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from danet.errors import ConfigError, UnknownNameError
-from danet.models._registry import list_models, register_model
+from danet.errors import ConfigError
+from danet.models._registry import register_model
 from danet.models.attention import PositionAttention
+from danet.models.backbones import list_backbones
 from danet.models.config import ModelConfig
 from danet.models.segmentor import FCN, DANet, Segmentor
-
-DEPTHS = (18, 34, 50, 101, 152)
 
 
 @dataclass(frozen=True)
@@ -35,51 +34,34 @@ FAMILIES = (
     Family("danet_cam", DANet, ("cam",), "DANet with the channel attention branch only"),
     Family("fcn", FCN, (), "Dilated FCN"),
 )
-_ARCHITECTURES: dict[str, tuple[Family, int]] = {}
 
 
-def _instantiate(family: Family, config: ModelConfig, depth: int) -> Segmentor:
+def _build(family: Family, name: str, backbone: str, num_classes: int, **options: Any) -> Segmentor:
     if family.cls is FCN:
-        return FCN(config, depth)
+        if "pam_implementation" in options:
+            raise ConfigError("pam_implementation applies to DANet models only")
+        return FCN(ModelConfig(name=name, num_classes=num_classes, **options), backbone)
+    config = ModelConfig(name=name, num_classes=num_classes, **options)
     PositionAttention.check_implementation(config.pam_implementation)  # also where there is no PAM
-    return DANet(config, depth, attention=family.attention)
+    return DANet(config, backbone, attention=family.attention)
 
 
-def _build(family: Family, name: str, depth: int, num_classes: int, **options: Any) -> Segmentor:
-    if family.cls is FCN and "pam_implementation" in options:
-        raise ConfigError("pam_implementation applies to DANet models only")
-    return _instantiate(family, ModelConfig(name=name, num_classes=num_classes, **options), depth)
-
-
-def _register(family: Family, depth: int) -> None:
-    name = f"{family.prefix}_resnet{depth}"
+def _register(family: Family, backbone: str) -> None:
+    name = f"{family.prefix}_{backbone}"
 
     def builder(*, num_classes: int, **options: Any) -> Segmentor:
-        return _build(family, name, depth, num_classes, **options)
+        return _build(family, name, backbone, num_classes, **options)
 
     builder.__name__ = name
-    builder.__doc__ = f"{family.title} with a dilated ResNet-{depth} backbone."
+    builder.__doc__ = f"{family.title} with the {backbone} backbone."
     register_model(name)(builder)
-    _ARCHITECTURES[name] = (family, depth)
 
 
-for _family in FAMILIES:
-    for _depth in DEPTHS:
-        _register(_family, _depth)
+def register_architectures(backbone: str) -> None:
+    """Register every model family (``danet_``, ``danet_pam_``, ``danet_cam_``, ``fcn_``) on a backbone."""
+    for family in FAMILIES:
+        _register(family, backbone)
 
 
-def _architecture(name: str) -> tuple[Family, int]:
-    if name not in _ARCHITECTURES:
-        raise UnknownNameError("model", name, list_models())
-    return _ARCHITECTURES[name]
-
-
-def model_depth(name: str) -> int:
-    """The ResNet depth of registered model `name`."""
-    return _architecture(name)[1]
-
-
-def build_from_config(config: ModelConfig) -> Segmentor:
-    """Rebuild a model from the `ModelConfig` stored in a checkpoint (its name picks the architecture)."""
-    family, depth = _architecture(config.name)
-    return _instantiate(family, config, depth)
+for _backbone in list_backbones():
+    register_architectures(_backbone)

@@ -12,7 +12,6 @@ from danet.config import TrainConfig
 from danet.datasets import DatasetInfo
 from danet.errors import CheckpointError, DanetError
 from danet.models import create_model, load_backbone_state_dict
-from danet.models.zoo import model_depth
 from danet.reporting import Reporter
 
 
@@ -61,11 +60,17 @@ def init_backbone(model: nn.Module, config: TrainConfig, reporter: Reporter) -> 
     """Load `config.backbone_weights` (a path, `auto` = the danet cache, or `none`) into the backbone."""
     choice = (config.backbone_weights or "none").strip()
     stem = model.config.stem
-    depth = model_depth(model.config.name)
+    depth = getattr(model.backbone, "depth", None)  # ImageNet weights are published for ResNets only
     if choice.lower() == "none":
         reporter.warning(
             "training the backbone from scratch (backbone_weights: none): without ImageNet weights "
             "accuracy is far lower than published numbers"
+        )
+        return
+    if choice.lower() == "auto" and depth is None:
+        reporter.warning(
+            f"danet knows no ImageNet weights for the backbone of {model.config.name}, so it trains from "
+            "scratch; pass --backbone-weights PATH to start from your own"
         )
         return
     path = find_backbone_weights(depth, stem) if choice.lower() == "auto" else Path(choice).expanduser()

@@ -1,4 +1,7 @@
-"""The run folder: config.yaml, metrics.jsonl, train.log and checkpoints/{last,best}.pt."""
+"""Writing the run folder: config.yaml, metrics.jsonl, train.log and checkpoints/{last,best}.pt.
+
+The layout (file names) is defined once in `danet.checkpoints.runs`, which the readers use too.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from danet.checkpoints.runs import CONFIG_FILE, LOG_FILE, METRICS_FILE, best_checkpoint, last_checkpoint
 from danet.config import TrainConfig, dump_yaml
 from danet.errors import ConfigError
 from danet.fileio import atomic_write_text, increment_dir
 from danet.reporting import Reporter, format_cell
-
-CONFIG_FILE = "config.yaml"
-METRICS_FILE = "metrics.jsonl"
-LOG_FILE = "train.log"
-LAST = "checkpoints/last.pt"
-BEST = "checkpoints/best.pt"
 
 
 class RunDir:
@@ -45,11 +43,11 @@ class RunDir:
 
     @property
     def last(self) -> Path:
-        return self.path / LAST
+        return last_checkpoint(self.path)
 
     @property
     def best(self) -> Path:
-        return self.path / BEST
+        return best_checkpoint(self.path)
 
     def write_config(self, config: TrainConfig) -> None:
         atomic_write_text(self.path / CONFIG_FILE, dump_yaml(config))

@@ -22,7 +22,7 @@ from danet.visualization.colorize import legend_entries, legend_panel, overlay
 from danet.visualization.heatmap import colour_bar, heat_overlay, mark_point
 
 if TYPE_CHECKING:
-    from danet.visualization.attention import AttentionResult
+    from danet.visualization.attention_maps import AttentionResult
 
 LOSS_KEYS = ("loss", "loss_out", "loss_pam", "loss_cam", "loss_aux")
 
@@ -148,8 +148,10 @@ def confusion_figure(confusion: np.ndarray, names: Sequence[str], *, title: str 
 
 def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The records of `<run_dir>/metrics.jsonl` (or the file itself); bad lines are an error."""
+    from danet.checkpoints.runs import METRICS_FILE
+
     path = Path(run_dir)
-    path = path / "metrics.jsonl" if path.is_dir() else path
+    path = path / METRICS_FILE if path.is_dir() else path
     if not path.is_file():
         raise DanetError(f"{path} does not exist; pass a `danet train` run folder holding metrics.jsonl")
     records = []

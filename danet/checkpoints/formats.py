@@ -1,4 +1,4 @@
-"""Published DANet checkpoints as danet models: detect the layout, infer the architecture, load strictly.
+"""Checkpoint layouts as danet models: detect the layout, infer the architecture, load strictly.
 
 Layouts (`detect_format`): ``danet`` (our own checkpoint), ``official`` (the DANet release, keys under
 ``pretrained.`` / ``head.conv5a`` ...), ``mmseg`` (mmsegmentation, ``backbone.stem`` / ``decode_head``)
@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import torch
 from torch import nn
 
-from danet.checkpoints import is_danet_checkpoint, load_state_dict_strict, model_from_danet_checkpoint
+from danet.checkpoints.meta import ModelMeta
+from danet.checkpoints.serialization import is_danet_checkpoint, load_state_dict_strict
 from danet.errors import CheckpointError
-from danet.models import ModelConfig, build_from_config
+from danet.models import ModelConfig, build_from_config, list_models
 from danet.models.backbones import DEPTHS
 from danet.models.naming import (
     MMSEG_PREFIXES,
@@ -50,6 +52,25 @@ _DATASET_TOKENS = (
     ("voc12aug", "voc_aug"),
     ("voc", "voc"),
 )
+
+
+def model_from_danet_checkpoint(checkpoint: Mapping[str, Any], source: str, **overrides: Any) -> nn.Module:
+    """Rebuild the model a danet checkpoint describes (through the model registry) and load it strictly."""
+    options = {**checkpoint["model"], **overrides}
+    config = ModelConfig.from_dict(options)
+    stored_classes = checkpoint["model"]["num_classes"]
+    if config.num_classes != stored_classes:
+        raise CheckpointError(
+            f"{source} was trained for {stored_classes} classes but {config.num_classes} were asked for"
+        )
+    if config.name not in list_models():
+        raise CheckpointError(
+            f"{source} holds a {config.name!r} model, which is not registered in this process; import "
+            "the module that registers it (danet.models.register_model) before loading"
+        )
+    model = build_from_config(config)
+    load_state_dict_strict(model, checkpoint["state_dict"], source)
+    return model
 
 
 def _is_tensor_map(obj: Any) -> bool:
@@ -290,11 +311,11 @@ def convert_to_danet(
     dataset: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     reporter: Reporter | None = None,
-) -> tuple[nn.Module, dict[str, Any] | None]:
+) -> tuple[nn.Module, ModelMeta]:
     """Build the model a loaded checkpoint object holds and load every tensor strictly.
 
-    Returns (model in eval mode, dataset metadata or None). Keys the model lacks, keys missing from the
-    file, and shape mismatches raise `CheckpointError` naming them as they appear in the file.
+    Returns (model in eval mode, its `ModelMeta`). Keys the model lacks, keys missing from the file,
+    and shape mismatches raise `CheckpointError` naming them as they appear in the file.
     """
     reporter = reporter or NullReporter()
     overrides = dict(overrides or {})
@@ -311,8 +332,37 @@ def convert_to_danet(
         load_state_dict_strict(model, state_dict, source, display=_display(fmt, origins))
         stored = file_dataset_meta(obj, fmt, filename)
         _report(reporter, fmt, config, dropped, filled)
-    meta = _resolve_dataset_meta(stored, dataset, model.config.num_classes, source)
-    return model.eval(), meta
+    record = _resolve_dataset_meta(stored, dataset, model.config.num_classes, source)
+    return model.eval(), model_meta(model.config, record, _train_config(obj, fmt), fmt, source)
+
+
+def model_meta(
+    config: ModelConfig,
+    dataset: Mapping[str, Any] | None,
+    train_config: Mapping[str, Any],
+    origin: str,
+    source: str,
+) -> ModelMeta:
+    """The `ModelMeta` of a loaded model: its config, dataset record and training config."""
+    meta = ModelMeta(
+        model_name=config.name,
+        num_classes=config.num_classes,
+        align_corners=config.align_corners,
+        data_root=str(train_config.get("data_root") or ""),
+        origin=origin,
+        source=source,
+        train_config=dict(train_config),
+    )
+    meta = meta.with_dataset(dataset)
+    if not meta.dataset and train_config.get("dataset"):
+        meta = replace(meta, dataset=str(train_config["dataset"]))
+    return meta
+
+
+def _train_config(obj: Any, fmt: str) -> dict[str, Any]:
+    """The training config a danet checkpoint was written with ({} for other layouts)."""
+    config = obj.get("config") if fmt == "danet" and isinstance(obj, Mapping) else None
+    return dict(config) if isinstance(config, Mapping) else {}
 
 
 def _report(reporter: Reporter, fmt: str, config: ModelConfig, dropped: list[str], filled: int) -> None:
@@ -335,4 +385,6 @@ __all__ = [
     "file_dataset_meta",
     "infer_model_config",
     "mmseg_settings",
+    "model_from_danet_checkpoint",
+    "model_meta",
 ]

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from danet.errors import CheckpointError, ConfigError
+from danet.models.backbones._registry import register_backbone
 
 STEMS = ("7x7", "v1c", "s")
 DEPTHS: dict[int, tuple[str, tuple[int, int, int, int]]] = {
@@ -191,3 +192,16 @@ def load_backbone_state_dict(backbone: ResNet, state_dict: Mapping[str, torch.Te
         if key.endswith("num_batches_tracked") and key not in renamed:
             renamed[key] = own[key]
     backbone.load_state_dict(renamed, strict=True)
+
+
+def _register_resnet(depth: int) -> None:
+    def builder(*, stem: str = "7x7", output_stride: int = 8, multi_grid: bool = False) -> ResNet:
+        return ResNet(depth, stem=stem, output_stride=output_stride, multi_grid=multi_grid)
+
+    builder.__name__ = f"resnet{depth}"
+    builder.__doc__ = f"Dilated ResNet-{depth}."
+    register_backbone(f"resnet{depth}")(builder)
+
+
+for _depth in DEPTHS:
+    _register_resnet(_depth)

@@ -18,15 +18,15 @@ from _interop_helpers import (
 )
 
 from danet.checkpoints import load_model, save_checkpoint
-from danet.datasets.classes import CITYSCAPES
-from danet.errors import CheckpointError, DanetError
-from danet.interop import (
+from danet.checkpoints.formats import (
     detect_format,
     extract_state_dict,
     file_dataset_meta,
     infer_model_config,
     mmseg_settings,
 )
+from danet.datasets.classes import CITYSCAPES
+from danet.errors import CheckpointError, DanetError
 from danet.models import create_model
 
 NAMES = list(CITYSCAPES.names)
@@ -69,7 +69,7 @@ def test_official_release_loads_into_the_official_configuration(official_r101) -
     config = model.config
     assert (config.name, config.stem, config.num_classes) == ("danet_resnet101", "7x7", 19)
     assert config.multi_grid and config.align_corners and not config.aux
-    assert model.dataset_meta is None
+    assert model.meta.class_names == () and model.meta.dataset == ""
     reference = create_model("danet_resnet101", num_classes=19, multi_grid=True)
     reference.load_state_dict(by_hand_from_official(state))
     assert_same_outputs(model, reference)
@@ -81,7 +81,7 @@ def test_official_file_without_batch_counters_legacy_format_loads(official_r101,
     path = save({"state_dict": state, "epoch": 3, "best_pred": 0.5}, tmp_path / "old.pth.tar", legacy=True)
     model = load_model(path, dataset="cityscapes")
     assert model.config.name == "danet_resnet101"
-    assert model.dataset_meta["class_names"] == NAMES
+    assert list(model.meta.class_names) == NAMES
     assert int(model.backbone.bn1.num_batches_tracked) == 0
 
 
@@ -102,8 +102,8 @@ def test_mmseg_r50_loads_with_class_names_from_meta(mmseg_r50, tmp_path: Path) -
     config = model.config
     assert (config.name, config.stem, config.aux, config.multi_grid) == ("danet_resnet50", "v1c", True, False)
     assert config.align_corners is False
-    assert model.dataset_meta["class_names"] == NAMES
-    assert model.dataset_meta["palette"] == PALETTE
+    assert list(model.meta.class_names) == NAMES
+    assert [list(c) for c in model.meta.palette] == PALETTE
     assert_same_outputs(model, mmseg_r50)
 
 
@@ -266,17 +266,18 @@ def test_file_class_names_win_over_the_dataset_hint(small, tmp_path: Path) -> No
     names = [f"thing{i}" for i in range(19)]
     obj = {"meta": {"CLASSES": names}, "state_dict": to_mmseg(small.state_dict())}
     model = load_model(save(obj, tmp_path / "mine.pth"), dataset="cityscapes")
-    assert model.dataset_meta["class_names"] == names
+    assert list(model.meta.class_names) == names
 
 
 def test_danet_checkpoints_take_the_dataset_hint_when_they_have_none(small, tmp_path: Path) -> None:
     path = save_checkpoint(tmp_path / "d.pt", small)
-    assert load_model(path).dataset_meta is None
-    assert load_model(path, dataset="cityscapes").dataset_meta["name"] == "cityscapes"
+    assert load_model(path).meta.class_names == ()
+    assert load_model(path, dataset="cityscapes").meta.dataset == "cityscapes"
 
 
-def test_registered_weight_names_resolve_to_the_cache(small, tmp_path: Path) -> None:
-    with pytest.raises(DanetError, match="danet download"):
+def test_registered_weight_names_resolve_to_the_cache(small, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DANET_OFFLINE", "1")  # not cached: refused here, downloaded otherwise
+    with pytest.raises(DanetError, match="DANET_OFFLINE=1 forbids downloading"):
         load_model("danet101_official")
     from danet.paths import weights_dir
 

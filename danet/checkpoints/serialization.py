@@ -1,8 +1,7 @@
-"""danet checkpoints: atomic saving, safe loading (`weights_only=True`), and `load_model`.
+"""Checkpoint files: atomic saving, safe reading (`weights_only=True`) and strict loading of weights.
 
-`load_model` also reads official DANet and mmsegmentation files (see `danet.interop`).
-
-A danet checkpoint is a dict::
+Turning a file into a model is `danet.checkpoints.load_model`; the layouts it reads are in
+`danet.checkpoints.formats`. A danet checkpoint is a dict::
 
     {"format": "danet", "version": 1,
      "model": ModelConfig as a dict, "state_dict": {...},
@@ -26,7 +25,6 @@ from torch import nn
 
 from danet.errors import CheckpointError
 from danet.fileio import atomic_path
-from danet.models import ModelConfig, build_from_config
 from danet.models.naming import describe_mismatch
 
 FORMAT = "danet"
@@ -52,6 +50,11 @@ def save_checkpoint(
 ) -> Path:
     """Write a danet checkpoint atomically (temporary file, then rename)."""
     model = unwrap(model)
+    if not hasattr(model, "config"):
+        raise CheckpointError(
+            f"cannot save a {type(model).__name__}: it has no `config` saying how to rebuild it; build "
+            "models with danet.create_model (a registered builder) so they carry one"
+        )
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -124,68 +127,5 @@ def load_state_dict_strict(
 
 
 def is_danet_checkpoint(obj: Any) -> bool:
+    """Whether a loaded object is a checkpoint written by `save_checkpoint`."""
     return isinstance(obj, Mapping) and obj.get("format") == FORMAT and "state_dict" in obj
-
-
-def model_from_danet_checkpoint(checkpoint: Mapping[str, Any], source: str, **overrides: Any) -> nn.Module:
-    """Build the model a danet checkpoint describes and load its weights strictly."""
-    options = {**checkpoint["model"], **overrides}
-    config = ModelConfig.from_dict(options)
-    stored_classes = checkpoint["model"]["num_classes"]
-    if config.num_classes != stored_classes:
-        raise CheckpointError(
-            f"{source} was trained for {stored_classes} classes but {config.num_classes} were asked for"
-        )
-    model = build_from_config(config)
-    load_state_dict_strict(model, checkpoint["state_dict"], source)
-    return model
-
-
-def resolve_checkpoint(spec: str | os.PathLike[str]) -> Path:
-    """A checkpoint file path, or the cached file of a registered weight name (``danet download``)."""
-    path = Path(spec)
-    if path.is_file():
-        return path
-    if not path.exists() and _is_weight_name(str(spec)):
-        from danet.download import weights_path
-
-        return weights_path(str(spec))  # raises, naming the download command, when not cached
-    raise CheckpointError(f"checkpoint {path} does not exist")
-
-
-def _is_weight_name(name: str) -> bool:
-    from danet.download import get_source
-    from danet.errors import UnknownNameError
-
-    try:
-        get_source(name, "weights")
-    except UnknownNameError:
-        return False
-    return True
-
-
-def load_model(
-    path: str | os.PathLike[str],
-    *,
-    trust: bool = False,
-    dataset: str | None = None,
-    **overrides: Any,
-) -> nn.Module:
-    """A ready model (eval mode, CPU) from a danet, official DANet or mmsegmentation checkpoint.
-
-    `path` is a file or a registered weight name (e.g. ``danet101_official``) already downloaded.
-    The layout is detected and the architecture read from the weights (`danet.interop`).
-    ``overrides`` set model options the weights do not decide (``align_corners``, ``multi_grid``,
-    ``pam_implementation`` ...). The dataset metadata (the file's own, else that of the `dataset`
-    name, else None) is attached as ``model.dataset_meta``.
-    """
-    from danet.interop import convert_to_danet, detect_format
-
-    file = resolve_checkpoint(path)
-    checkpoint = read_checkpoint(file, trust=trust)
-    fmt = detect_format(checkpoint, str(file))
-    model, meta = convert_to_danet(
-        checkpoint, fmt, source=str(file), filename=file.name, dataset=dataset, overrides=overrides
-    )
-    model.dataset_meta = meta
-    return model.eval()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from danet.benchmark.evaluation import compare_batched, count_forwards, one_by_one_probs
+from danet.benchmark.one_by_one import compare_batched, count_forwards, one_by_one_probs
 from danet.inference import InferenceConfig, predict_probs
 
 

@@ -1,7 +1,7 @@
 """The registry of every downloadable file: dataset archives and pretrained weights.
 
 URLs, sizes and checksums follow `datasets-and-weights.md`; sizes are as published (approximate, for
-display only). A `Source` is one file; a `DatasetInfo` groups the files of one dataset. Tests and
+display only). A `Source` is one file; a `DownloadSpec` groups the files of one dataset. Tests and
 air-gapped sites add their own entries with `register_source` / `extra_sources`.
 """
 
@@ -69,8 +69,12 @@ class Source:
 
 
 @dataclass(frozen=True)
-class DatasetInfo:
-    """A dataset `danet download NAME` knows: its files share one root folder."""
+class DownloadSpec:
+    """A dataset `danet download NAME` knows: its files share one root folder.
+
+    Not `danet.datasets.DatasetInfo` (what a dataset adapter reads): this one only says which files
+    to fetch and how to prepare them.
+    """
 
     name: str
     description: str
@@ -81,7 +85,7 @@ class DatasetInfo:
 
 _SOURCES: dict[str, Source] = {}
 _ALIASES: dict[str, str] = {}
-_DATASETS: dict[str, DatasetInfo] = {}
+_DATASETS: dict[str, DownloadSpec] = {}
 
 
 def register_source(source: Source, *, replace: bool = False) -> Source:
@@ -95,7 +99,7 @@ def register_source(source: Source, *, replace: bool = False) -> Source:
     _SOURCES[source.name] = source
     _ALIASES.update({alias: source.name for alias in source.aliases})
     if source.kind == "dataset" and source.group not in _DATASETS:
-        register_dataset(DatasetInfo(source.group, f"{source.group} (registered source)"))
+        register_download(DownloadSpec(source.group, f"{source.group} (registered source)"))
     return source
 
 
@@ -107,7 +111,8 @@ def unregister_source(name: str, *, missing_ok: bool = False) -> None:
         _ALIASES.pop(alias, None)
 
 
-def register_dataset(info: DatasetInfo) -> DatasetInfo:
+def register_download(info: DownloadSpec) -> DownloadSpec:
+    """Add a downloadable dataset; registering a name twice is an error."""
     if info.name in _DATASETS:
         raise ConfigError(f"dataset {info.name!r} is already registered for download")
     _DATASETS[info.name] = info
@@ -115,12 +120,12 @@ def register_dataset(info: DatasetInfo) -> DatasetInfo:
 
 
 @contextmanager
-def extra_sources(*sources: Source, datasets: tuple[DatasetInfo, ...] = ()) -> Iterator[None]:
+def extra_sources(*sources: Source, datasets: tuple[DownloadSpec, ...] = ()) -> Iterator[None]:
     """Register `sources` (and `datasets`) for the duration of a `with` block (tests, scripts)."""
     saved = (dict(_SOURCES), dict(_ALIASES), dict(_DATASETS))
     try:
         for info in datasets:
-            register_dataset(info)
+            register_download(info)
         for source in sources:
             register_source(source)
         yield
@@ -151,7 +156,8 @@ def dataset_names() -> list[str]:
     return list(_DATASETS)
 
 
-def get_dataset(name: str) -> DatasetInfo:
+def get_download(name: str) -> DownloadSpec:
+    """The download entry of dataset `name`; unknown names list the valid ones."""
     if name not in _DATASETS:
         raise UnknownNameError("dataset", name, dataset_names())
     return _DATASETS[name]
@@ -159,7 +165,7 @@ def get_dataset(name: str) -> DatasetInfo:
 
 def dataset_sources(name: str) -> list[Source]:
     """The files of dataset `name`, in registration order."""
-    groups = get_dataset(name).parts or (name,)
+    groups = get_download(name).parts or (name,)
     return [s for g in groups for s in all_sources("dataset") if s.group == g]
 
 
@@ -203,21 +209,21 @@ def _data(group: str, urls: tuple[str, ...], size: float, **kw: Any) -> None:
 
 
 for _info in (
-    DatasetInfo("cityscapes", "Cityscapes fine (login needed)", prepare_name="cityscapes"),
-    DatasetInfo("ade20k", "ADE20K SceneParsing (ADEChallengeData2016)", prepare_name="ade20k"),
-    DatasetInfo("voc", "PASCAL VOC 2012 segmentation", prepare_name="voc"),
-    DatasetInfo("sbd", "SBD benchmark_RELEASE only (into the voc root)", "voc"),
-    DatasetInfo("voc_aug", "VOC 2012 + SBD, prepared as trainaug", "voc", "voc_aug", ("voc", "sbd")),
-    DatasetInfo(
+    DownloadSpec("cityscapes", "Cityscapes fine (login needed)", prepare_name="cityscapes"),
+    DownloadSpec("ade20k", "ADE20K SceneParsing (ADEChallengeData2016)", prepare_name="ade20k"),
+    DownloadSpec("voc", "PASCAL VOC 2012 segmentation", prepare_name="voc"),
+    DownloadSpec("sbd", "SBD benchmark_RELEASE only (into the voc root)", "voc"),
+    DownloadSpec("voc_aug", "VOC 2012 + SBD, prepared as trainaug", "voc", "voc_aug", ("voc", "sbd")),
+    DownloadSpec(
         "pascal_context", "PASCAL Context (VOC2010 + PASCAL-in-Detail)", prepare_name="pascal_context"
     ),
-    DatasetInfo(
+    DownloadSpec(
         "pascal_context_maps", "459-class Context label maps (optional alternative)", "pascal_context"
     ),
-    DatasetInfo("coco_stuff164k", "COCO-Stuff 164k", prepare_name="coco_stuff164k"),
-    DatasetInfo("coco_stuff10k", "COCO-Stuff 10k v1.1 (the DANet paper's)", prepare_name="coco_stuff10k"),
+    DownloadSpec("coco_stuff164k", "COCO-Stuff 164k", prepare_name="coco_stuff164k"),
+    DownloadSpec("coco_stuff10k", "COCO-Stuff 10k v1.1 (the DANet paper's)", prepare_name="coco_stuff10k"),
 ):
-    register_dataset(_info)
+    register_download(_info)
 
 _CS = "https://www.cityscapes-dataset.com/file-handling/?packageID="
 _OX = ("https://thor.robots.ox.ac.uk/pascal/VOC", "http://host.robots.ox.ac.uk/pascal/VOC")
