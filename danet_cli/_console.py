@@ -19,6 +19,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+# Tables and listings are laid out for this many columns at most: they wrap inside cells instead.
+MAX_WIDTH = 100
+
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
@@ -44,6 +47,30 @@ class _RichTask:
     def advance(self, steps: float = 1, **fields: Any) -> None:
         text = "  ".join(f"{k} {_fmt(v)}" for k, v in fields.items())
         self._progress.update(self._task_id, advance=steps, fields=text)
+
+
+def format_score(value: float | None, digits: int = 2) -> str:
+    """A score (a fraction in [0, 1]: IoU, accuracy, mIoU) as the one unit of text output: a
+    percentage with `digits` decimals ("29.55%"); a missing or NaN score is a dash. JSON keeps
+    fractions."""
+    if value is None or value != value:
+        return "-"
+    return f"{100.0 * float(value):.{digits}f}%"
+
+
+def narrow_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    """A left-aligned table whose cells wrap (long words fold) so that it fits `MAX_WIDTH` columns."""
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in columns:
+        table.add_column(str(column), overflow="fold")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    return table
+
+
+def print_narrow(renderable: Any) -> None:
+    """Print at most `MAX_WIDTH` columns wide (narrower when the terminal is)."""
+    console.print(renderable, width=min(console.width, MAX_WIDTH))
 
 
 def _fmt(value: Any) -> str:

@@ -92,7 +92,7 @@ def curve_panels(runs: Mapping[str, Records], *, smooth: float = 0.0) -> list[Pa
 
 
 def runs_figure(
-    runs: Mapping[str, Records], *, size: tuple[int, int] = (320, 720), smooth: float = 0.0
+    runs: Mapping[str, Records], *, size: tuple[int, int] = (320, 640), smooth: float = 0.0
 ) -> np.ndarray:
     """Curves of several runs (name -> records) on one figure: one colour per run, named in legends."""
     panels = curve_panels(runs, smooth=smooth)
