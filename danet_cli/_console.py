@@ -10,14 +10,15 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 # Tables and listings are laid out for this many columns at most: they wrap inside cells instead.
 MAX_WIDTH = 100
@@ -79,6 +80,19 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+class _AmountColumn(ProgressColumn):
+    """Done / total: whole numbers for counts (iterations, images), one decimal for amounts such as
+    MiB, so that a 0.4 MiB download does not read "0/0"."""
+
+    def render(self, task: Any) -> Text:
+        whole = float(task.total if task.total is not None else task.completed).is_integer()
+        done = f"{task.completed:.0f}" if whole else f"{task.completed:.1f}"
+        if task.total is None:
+            return Text(done, style="progress.download")
+        total = f"{task.total:.0f}" if whole else f"{task.total:.1f}"
+        return Text(f"{done}/{total}", style="progress.download")
+
+
 class RichReporter:
     """The CLI's implementation of `danet.reporting.Reporter`."""
 
@@ -111,7 +125,7 @@ class RichReporter:
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            _AmountColumn(),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),

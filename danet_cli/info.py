@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from danet_cli._console import narrow_table, print_narrow
+from danet_cli._console import MAX_WIDTH, console, narrow_table, print_narrow
 
 RUNS_DIR = Path("runs")
 
@@ -50,14 +50,10 @@ def path_rows() -> list[tuple[str, str, str]]:
     from danet.paths import danet_home, data_root, weights_dir
 
     return [
-        ("home", str(danet_home()), "$DANET_HOME"),
-        ("data", str(data_root()), "$DANET_DATA (one folder per dataset)"),
-        ("weights", str(weights_dir()), "$DANET_HOME/weights"),
-        (
-            "runs",
-            str(RUNS_DIR.resolve()),
-            "train/ (--project), visualize/; relative to the folder you run in",
-        ),
+        ("home", str(danet_home()), "set by $DANET_HOME"),
+        ("data", str(data_root()), "set by $DANET_DATA; one folder per dataset"),
+        ("weights", str(weights_dir()), "inside home"),
+        ("runs", str(RUNS_DIR.resolve()), "train/ and visualize/, in the current folder"),
     ]
 
 
@@ -98,10 +94,24 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]])
     print_narrow(narrow_table(title, columns, rows))
 
 
+def _print_paths(rows: Sequence[tuple[str, str, str]]) -> None:
+    """One line per folder, never broken inside a path (they are for copying); the note goes on
+    the next line when the line would pass `MAX_WIDTH`."""
+    console.print("paths", markup=False)
+    width = max(len(what) for what, _, _ in rows)
+    for what, path, note in rows:
+        line = f"  {what.ljust(width)}  {path}"
+        if len(line) + len(note) + 4 <= MAX_WIDTH:
+            console.print(f"{line}  {note}", markup=False, soft_wrap=True)
+        else:
+            console.print(line, markup=False, soft_wrap=True)
+            console.print(f"  {' ' * width}  {note}", markup=False, soft_wrap=True)
+
+
 def info() -> None:
     """Versions, devices, where danet keeps things, and the registered models, datasets and weights."""
     _table("danet info", ["item", "value"], _environment_rows())
-    _table("paths", ["what", "path", "set with"], path_rows())
+    _print_paths(path_rows())
     _table("models (use the full name, e.g. --model danet_resnet50)", ["architecture", "names"], model_rows())
     _table("datasets", ["name", "classes", "title", "default folder under data"], dataset_rows())
     print_narrow(f"weights: {weights_summary()}")

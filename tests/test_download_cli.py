@@ -121,6 +121,8 @@ def test_weights_are_downloaded_through_the_cli(tmp_path):
         result = runner.invoke(app, ["download", "weights", "cli_tiny", "--mirror", server.url])
     assert result.exit_code == 0, result.output
     assert (weights_dir() / f"cli-{prefix}.pth").read_bytes() == BODY
+    bar = next(line for line in result.output.splitlines() if f"cli-{prefix}.pth (MiB)" in line)
+    assert "speed" in bar and "/s" in bar and "eta" in bar
 
 
 def test_flags_reach_the_dataset_download(monkeypatch, tmp_path):

@@ -220,3 +220,15 @@ def test_text_under_the_other_opencv_major_version(tmp_path):
     done = subprocess.run([other, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() != cv2.__version__.split(".")[0]
+
+
+def test_prediction_overlays_can_leave_the_legend_out():
+    from danet.media import PredictionWriter
+    from danet.visualization import overlay
+
+    image = np.full((120, 160, 3), 120, np.uint8)
+    mask = np.zeros((120, 160), np.int64)
+    plain = PredictionWriter("overlay", num_classes=2, names=["road", "sky"], legend=False)
+    assert np.array_equal(plain.render(image, mask), overlay(image, mask, plain.table))
+    labelled = PredictionWriter("overlay", num_classes=2, names=["road", "sky"])
+    assert not np.array_equal(labelled.render(image, mask), plain.render(image, mask))

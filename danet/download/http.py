@@ -84,9 +84,18 @@ class _Bar:
         if count:
             self._task.advance(count / _MIB, **self._rate())
 
-    def _rate(self) -> dict[str, str]:
+    def finish(self) -> None:
+        """Report the speed once more at the end of a transfer (short ones get their only one)."""
+        if self._task is not None:
+            self._task.advance(0, **self._rate(final=True))
+
+    def _rate(self, final: bool = False) -> dict[str, str]:
         now = _clock()
-        if self._samples and now - self._samples[-1][0] >= _RATE_EVERY:
+        if (
+            self._samples
+            and now > self._samples[-1][0]
+            and (final or now - self._samples[-1][0] >= _RATE_EVERY)
+        ):
             self._samples.append((now, self._done))
             while len(self._samples) > 2 and now - self._samples[1][0] >= _RATE_WINDOW:
                 self._samples.popleft()
@@ -218,6 +227,7 @@ def _stream(
             for chunk in _chunks(response, settings.chunk_size):
                 fh.write(chunk)
                 bar.advance(len(chunk))
+        bar.finish()
     except (requests.RequestException, Urllib3Error) as error:  # before OSError (a base of both)
         reason = "timed out" if find_cause(error, TimeoutError) else "connection lost"
         raise Retry(f"{reason} after {file_size(part)} bytes") from None
