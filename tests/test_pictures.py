@@ -232,3 +232,15 @@ def test_prediction_overlays_can_leave_the_legend_out():
     assert np.array_equal(plain.render(image, mask), overlay(image, mask, plain.table))
     labelled = PredictionWriter("overlay", num_classes=2, names=["road", "sky"])
     assert not np.array_equal(labelled.render(image, mask), plain.render(image, mask))
+
+
+def test_a_narrow_legend_cuts_names_but_keeps_the_count_of_hidden_classes():
+    from danet.visualization.colorize import _shorten
+
+    scale = _draw.scale_for(7)
+    room = _draw.text_size("road 38%", scale)[0]
+    assert _shorten(("road", "38%", (0, 0, 0)), scale, room) == "road 38%"
+    assert _shorten(("sky", "<1%", (0, 0, 0)), scale, room) == "sky <1%"
+    cut = _shorten(("vegetation", "25%", (0, 0, 0)), scale, room)
+    assert cut.startswith("veg") and cut.endswith("..") and _draw.text_size(cut, scale)[0] <= room
+    assert _shorten(("+15 more", "", (0, 0, 0)), scale, _draw.text_size("+15", scale)[0]) == "+15"

@@ -90,7 +90,8 @@ def legend_text_height(height: int, width: int) -> float:
 def _shorten(row: Row, scale: float, room: int) -> str:
     """The row's text within `room` pixels at `scale`: whole, else without the share, else cut ("..")."""
     name = row[0]
-    for text in (_joined(row), name):
+    summary = [name.split()[0]] if name.startswith("+") else []  # "+5" for "+5 more"
+    for text in [_joined(row), name, *summary]:
         if _draw.text_size(text, scale)[0] <= room:
             return text
     while len(name) > 1 and _draw.text_size(f"{name}..", scale)[0] > room:

@@ -109,6 +109,7 @@ def mark_point(image: np.ndarray, y: int, x: int, *, radius: int | None = None) 
 def tick_labels(values: list[float]) -> list[str]:
     """Short labels for tick values in one notation, with just enough digits to tell them apart."""
     largest = max(abs(v) for v in values)
+    values = [0.0 if abs(v) < 1e-9 * largest else v for v in values]  # 1e-17 next to 0.2 is zero
     scientific = largest >= 1e4 or 0 < largest < 1e-2
     for digits in range(3, 9):
         labels = [_format(v, digits, scientific) for v in values]
