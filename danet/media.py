@@ -52,6 +52,7 @@ class PredictionWriter:
         ignore_index: int = 255,
         dataset: str = "",
         alpha: float = 0.5,
+        legend: bool = True,
     ) -> None:
         if fmt not in FORMATS:
             raise ConfigError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -60,7 +61,7 @@ class PredictionWriter:
                 f"--format labelids writes Cityscapes labelIds and needs a 19-class Cityscapes model; "
                 f"this model has {num_classes} classes (dataset {dataset or 'unknown'}); use --format index"
             )
-        self.fmt, self.alpha, self.ignore_index = fmt, alpha, ignore_index
+        self.fmt, self.alpha, self.ignore_index, self.legend = fmt, alpha, ignore_index, legend
         self.names = class_names(names, num_classes)
         self.palette = [tuple(int(v) for v in c) for c in palette]
         self.table = palette_table(palette, num_classes, ignore_index)
@@ -78,6 +79,8 @@ class PredictionWriter:
         if self.fmt == "color":
             return colorize(mask, self.table)
         blended = overlay(image, mask, self.table, alpha=self.alpha, ignore_index=self.ignore_index)
+        if not self.legend:
+            return blended
         return draw_legend(
             blended, legend_entries(mask, self.names, self.table, ignore_index=self.ignore_index)
         )

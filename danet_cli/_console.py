@@ -10,14 +10,18 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
+
+# Tables and listings are laid out for this many columns at most: they wrap inside cells instead.
+MAX_WIDTH = 100
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -46,10 +50,47 @@ class _RichTask:
         self._progress.update(self._task_id, advance=steps, fields=text)
 
 
+def format_score(value: float | None, digits: int = 2) -> str:
+    """A score (a fraction in [0, 1]: IoU, accuracy, mIoU) as the one unit of text output: a
+    percentage with `digits` decimals ("29.55%"); a missing or NaN score is a dash. JSON keeps
+    fractions."""
+    if value is None or value != value:
+        return "-"
+    return f"{100.0 * float(value):.{digits}f}%"
+
+
+def narrow_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    """A left-aligned table whose cells wrap (long words fold) so that it fits `MAX_WIDTH` columns."""
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in columns:
+        table.add_column(str(column), overflow="fold")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    return table
+
+
+def print_narrow(renderable: Any) -> None:
+    """Print at most `MAX_WIDTH` columns wide (narrower when the terminal is)."""
+    console.print(renderable, width=min(console.width, MAX_WIDTH))
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+class _AmountColumn(ProgressColumn):
+    """Done / total: whole numbers for counts (iterations, images), one decimal for amounts such as
+    MiB, so that a 0.4 MiB download does not read "0/0"."""
+
+    def render(self, task: Any) -> Text:
+        whole = float(task.total if task.total is not None else task.completed).is_integer()
+        done = f"{task.completed:.0f}" if whole else f"{task.completed:.1f}"
+        if task.total is None:
+            return Text(done, style="progress.download")
+        total = f"{task.total:.0f}" if whole else f"{task.total:.1f}"
+        return Text(f"{done}/{total}", style="progress.download")
 
 
 class RichReporter:
@@ -84,7 +125,7 @@ class RichReporter:
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            _AmountColumn(),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from danet.errors import ConfigError
-from danet_cli._console import RichReporter, console
+from danet_cli._console import MAX_WIDTH, RichReporter, console
 
 if TYPE_CHECKING:
     from danet.download import Credentials, Entry, PlanStep
@@ -41,18 +41,31 @@ def _ask_credentials() -> Credentials | None:
     return Credentials(username, password)
 
 
-def _rows(entries: list[Entry], first: str) -> list[list[str]]:
+def _print_entries(entries: list[Entry]) -> None:
+    """Two or more lines per file, within `MAX_WIDTH` columns: name, size, state and source aligned on
+    the first; the file name and its notes (wrapped) indented below."""
     from danet.download import format_size
 
-    head = [first, "file", "size", "source", "status"]
-    rows = [[e.name, e.filename, format_size(e.size), e.source, e.status] for e in entries]
-    return [head, *rows]
+    firsts = [(e.name, format_size(e.size), e.status, e.source) for e in entries]
+    widths = [max(len(row[i]) for row in firsts) for i in range(3)]
+    for entry, row in zip(entries, firsts, strict=True):
+        head = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
+        _say(_fold(f"  {head}  {row[3]}", indent=6))
+        _say(_fold(f"    {entry.filename}" + (f": {entry.notes}" if entry.notes else ""), indent=6))
 
 
-def _print_table(rows: list[list[str]], notes: list[str]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row, note in zip(rows, ["notes", *notes], strict=True):
-        _say("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + "  " + note)
+def _fold(text: str, *, indent: int) -> str:
+    """`text` wrapped at `MAX_WIDTH` columns, continuation lines indented by `indent`."""
+    import textwrap
+
+    lead = len(text) - len(text.lstrip(" "))
+    return textwrap.fill(
+        text.strip(),
+        MAX_WIDTH,
+        initial_indent=" " * lead,
+        subsequent_indent=" " * indent,
+        break_on_hyphens=False,
+    )
 
 
 def show_list() -> None:
@@ -63,15 +76,20 @@ def show_list() -> None:
     entries = dl.list_entries()
     datasets = [e for e in entries if e.kind == "dataset"]
     weights = [e for e in entries if e.kind == "weights"]
-    _say(f"Datasets (each in its folder under {data_root()}; archives in <folder>/downloads):")
-    _print_table(_rows(datasets, "dataset"), [e.notes for e in datasets])
-    _say(f"  names: {', '.join(dl.dataset_names())}")
+    _say(_fold(f"Datasets (in {data_root()}/<name>; archives in <name>/downloads):", indent=2))
+    _say("  dataset, size, state, source; then the file and notes")
+    _print_entries(datasets)
+    _say(_fold(f"  names: {', '.join(dl.dataset_names())}", indent=9))
     for name in dl.dataset_names():
         if dl.get_download(name).parts:
-            _say(f"  {name} = {' + '.join(dl.get_download(name).parts)}: {dl.get_download(name).description}")
+            combined = (
+                f"  {name} = {' + '.join(dl.get_download(name).parts)}: {dl.get_download(name).description}"
+            )
+            _say(_fold(combined, indent=4))
     _say("")
-    _say(f"Weights (in {weights_dir()}):")
-    _print_table(_rows(weights, "name"), [e.notes for e in weights])
+    _say(_fold(f"Weights (in {weights_dir()}):", indent=2))
+    _say("  name, size, state, source; then the file and notes")
+    _print_entries(weights)
 
 
 def _show_step(step: PlanStep) -> None:

@@ -34,19 +34,20 @@ _HELP = "Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labe
 def report(result: EvaluationResult, class_names: list[str], reporter: Any) -> None:
     """The per-class table with a mean row, then the overall scores and the metric convention."""
     from danet.evaluation import METRIC_CONVENTION
+    from danet_cli._console import format_score as pct
 
     metrics = result.metrics
     rows: list[list[Any]] = [
-        [name, iou, acc]
+        [name, pct(iou), pct(acc)]
         for name, iou, acc in zip(
             class_names, metrics["per_class_iou"], metrics["per_class_acc"], strict=True
         )
     ]
-    rows.append(["mean", metrics["miou"], metrics["mean_acc"]])
+    rows.append(["mean", pct(metrics["miou"]), pct(metrics["mean_acc"])])
     reporter.table(f"Per-class scores ({result.num_images} images)", ["class", "IoU", "accuracy"], rows)
     reporter.info(
-        f"mIoU {_pct(metrics['miou'])}  pixel acc {_pct(metrics['pixel_acc'])}  "
-        f"mean acc {_pct(metrics['mean_acc'])}  fwIoU {_pct(metrics['fw_iou'])}"
+        f"mIoU {pct(metrics['miou'])}  pixel acc {pct(metrics['pixel_acc'])}  "
+        f"mean acc {pct(metrics['mean_acc'])}  fwIoU {pct(metrics['fw_iou'])}"
     )
     reporter.info(f"metric: {METRIC_CONVENTION} ('-' in the table)")
 

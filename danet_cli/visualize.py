@@ -11,37 +11,58 @@ from danet.errors import ConfigError
 
 _HELP = "Overlays, attention maps, confusion matrices and training curves."
 
+DEFAULT_DIR = Path("runs/visualize")
 Output = Annotated[
-    Path, typer.Option("-o", "--output", help="Picture to write (.png or .jpg).", show_default=False)
+    Path | None,
+    typer.Option(
+        "-o",
+        "--output",
+        help=f"Picture to write (.png or .jpg); default: a new {DEFAULT_DIR}/<name>.png, never overwritten.",
+        show_default=False,
+    ),
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
 Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
 Trust = Annotated[bool, typer.Option("--trust", help="Allow checkpoints that need full unpickling.")]
 
 
-def _save(path: Path, picture: Any, overwrite: bool) -> None:
+def default_output(name: str, folder: Path = DEFAULT_DIR) -> Path:
+    """`folder/<name>.png`, or `<name>2.png`, `<name>3.png`, ... when taken: a default never replaces."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or "picture"
+    candidate, n = folder / f"{stem}.png", 2
+    while candidate.exists():
+        candidate, n = folder / f"{stem}{n}.png", n + 1
+    return candidate
+
+
+def _save(path: Path | None, name: str, picture: Any, overwrite: bool) -> None:
+    """Write `picture` to `path` (refusing to replace a file without --overwrite) or a default name."""
     from danet.fileio import check_writable
     from danet.image_io import write_image
     from danet_cli._console import console
 
-    check_writable(path, overwrite)
-    write_image(path, picture)
-    console.print(f"wrote {path} ({picture.shape[1]}x{picture.shape[0]})")
+    target = check_writable(path, overwrite) if path is not None else default_output(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_image(target, picture)
+    console.print(f"wrote {target} ({picture.shape[1]}x{picture.shape[0]})", markup=False)
 
 
 def overlay(
     image: Annotated[Path, typer.Argument(help="The photo.", show_default=False)],
-    output: Output,
     mask: Annotated[
         Path | None,
         typer.Argument(help="A mask of class ids (else --checkpoint predicts one).", show_default=False),
     ] = None,
+    output: Output = None,
     checkpoint: Annotated[
         str | None,
         typer.Option(help="Predict the mask with this checkpoint (file, run folder, weight name, hf://)."),
     ] = None,
     dataset: Annotated[str | None, typer.Option(help="Class names and colours of this dataset.")] = None,
     alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Colour opacity.")] = 0.5,
+    no_legend: Annotated[
+        bool, typer.Option("--no-legend", help="The overlay alone, without the legend.")
+    ] = False,
     device: Device = "auto",
     trust: Trust = False,
     overwrite: Overwrite = False,
@@ -61,10 +82,11 @@ def overlay(
     names, palette, ignore = _classes(dataset, predictor.meta if predictor is not None else None)
     count = max(len(names), int(labels[labels != ignore].max(initial=0)) + 1)
     names = names + [f"class_{i}" for i in range(len(names), count)]
+    table = palette_table(palette, count, ignore)
     figure = overlay_figure(
-        picture, labels, names, palette_table(palette, count, ignore), alpha=alpha, ignore_index=ignore
+        picture, labels, names, table, alpha=alpha, ignore_index=ignore, legend=not no_legend
     )
-    _save(output, figure, overwrite)
+    _save(output, f"{image.stem}_overlay", figure, overwrite)
 
 
 def _predictor(checkpoint: str | None, device: str, trust: bool) -> Any:
@@ -97,7 +119,7 @@ def parse_point(text: str) -> tuple[int, int]:
 
 def attention(
     image: Annotated[Path, typer.Argument(help="The photo.", show_default=False)],
-    output: Output,
+    output: Output = None,
     checkpoint: Annotated[
         str | None,
         typer.Option(help="Checkpoint file, run folder, weight name or hf:// file (default: newest run)."),
@@ -134,34 +156,62 @@ def attention(
     )
     meta = backend.meta
     table = palette_table(meta.palette, meta.num_classes, meta.ignore_index)
-    _save(output, attention_figure(result, meta.names(), table, panel=panel_size), overwrite)
+    figure = attention_figure(result, meta.names(), table, panel=panel_size)
+    _save(output, f"{image.stem}_attention", figure, overwrite)
 
 
 def confusion(
     eval_json: Annotated[
         Path, typer.Argument(help="JSON written by `danet evaluate --json`.", show_default=False)
     ],
-    output: Output,
+    output: Output = None,
     overwrite: Overwrite = False,
 ) -> None:
     """The confusion matrix of an evaluation, normalised by row, with class names."""
     from danet.visualization import confusion_figure, read_evaluation
 
     matrix, names = read_evaluation(eval_json)
-    _save(output, confusion_figure(matrix, names), overwrite)
+    _save(output, f"{eval_json.stem}_confusion", confusion_figure(matrix, names), overwrite)
+
+
+def run_names(paths: list[Path]) -> list[str]:
+    """A label per run: its folder's name (of the folder holding a metrics.jsonl given as a file),
+    with the parent folder's name added where two runs would read the same."""
+    folders = [(p.parent if p.suffix == ".jsonl" else p).resolve() for p in paths]
+    names = [f.name for f in folders]
+    return [f"{f.parent.name}/{f.name}" if names.count(f.name) > 1 else f.name for f in folders]
 
 
 def curves(
-    run_dir: Annotated[
-        Path, typer.Argument(help="A `danet train` run folder (or its metrics.jsonl).", show_default=False)
+    runs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="`danet train` run folders (or their metrics.jsonl); several are drawn on one figure.",
+            show_default=False,
+        ),
     ],
-    output: Output,
+    output: Output = None,
+    smooth: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.99,
+            help="Smooth the losses with an exponential moving average of this weight (0.6 is mild, "
+            "0.9 strong); the raw values stay visible, faint.",
+        ),
+    ] = 0.0,
     overwrite: Overwrite = False,
 ) -> None:
-    """Loss, learning-rate and validation mIoU curves of a training run."""
-    from danet.visualization import curves_figure, read_metrics
+    """Loss, learning-rate and validation mIoU curves of one training run, or of several compared."""
+    from danet.visualization import read_metrics, runs_figure
 
-    _save(output, curves_figure(read_metrics(run_dir)), overwrite)
+    names = run_names(runs)
+    if len(set(names)) < len(names):
+        raise ConfigError(f"a run is given twice: {' '.join(str(r) for r in runs)}")
+    records = {name: read_metrics(path) for name, path in zip(names, runs, strict=True)}
+    figure = runs_figure(records if len(runs) > 1 else {"": records[names[0]]}, smooth=smooth)
+    default = "_vs_".join(n.replace("/", "-") for n in names[:3]) + ("_and_more" if len(names) > 3 else "")
+    _save(output, f"{default}_curves", figure, overwrite)
 
 
 def register(app: typer.Typer) -> None:

@@ -29,15 +29,19 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_list_shows_every_dataset_file_and_weight_file():
-    result = runner.invoke(app, ["download", "--list"])
+def test_list_shows_every_dataset_file_and_weight_file_within_100_columns():
+    result = runner.invoke(app, ["download", "--list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    pairs = list(zip(lines, lines[1:], strict=False))  # an entry: name line, then its file line
     for source in all_sources():
         shown = source.group if source.kind == "dataset" else source.name
         assert any(
-            shown in line and (source.member or source.filename) in line
-            for line in result.output.splitlines()
-        )
+            head.split()[:1] == [shown] and file.split()[0].rstrip(":") == (source.member or source.filename)
+            for head, file in pairs
+            if head.strip() and file.strip()
+        ), shown
     assert "www.cityscapes-dataset.com (login)" in result.output
     assert "mIoU 80.47" in result.output
     assert "missing" in result.output
@@ -117,6 +121,8 @@ def test_weights_are_downloaded_through_the_cli(tmp_path):
         result = runner.invoke(app, ["download", "weights", "cli_tiny", "--mirror", server.url])
     assert result.exit_code == 0, result.output
     assert (weights_dir() / f"cli-{prefix}.pth").read_bytes() == BODY
+    bar = next(line for line in result.output.splitlines() if f"cli-{prefix}.pth (MiB)" in line)
+    assert "speed" in bar and "/s" in bar and "eta" in bar
 
 
 def test_flags_reach_the_dataset_download(monkeypatch, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,49 @@ def test_an_unresolvable_host_fails_at_once_with_a_mirror_hint(tmp_path, monkeyp
     ):
         fetch("http://files.example.org/f.bin", tmp_path / "f.bin")
     assert calls == ["files.example.org"]  # no retries: the name will not resolve in a second either
+
+
+class _Recorder:
+    """A Reporter that keeps what progress bars are given."""
+
+    def __init__(self) -> None:
+        self.bars: list[tuple[str, float | None]] = []
+        self.fields: list[dict[str, object]] = []
+
+    def info(self, message: str) -> None: ...
+
+    def warning(self, message: str) -> None: ...
+
+    def table(self, title, columns, rows) -> None: ...
+
+    @contextmanager
+    def progress(self, description: str, total: float | None):
+        self.bars.append((description, total))
+        recorder = self
+
+        class Task:
+            def advance(self, steps: float = 1, **fields: object) -> None:
+                recorder.fields.append(fields)
+
+        yield Task()
+
+
+def test_progress_reports_the_size_and_the_transfer_speed(server, tmp_path, monkeypatch):
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(http, "_clock", lambda: float(next(ticks)))  # one second per reading
+    server.serve("/f.bin", BODY)
+    reporter = _Recorder()
+    settings = TransferSettings(chunk_size=10 * 1024)
+    fetch(f"{server.url}/f.bin", tmp_path / "f.bin", reporter=reporter, settings=settings)
+    assert reporter.bars == [("f.bin (MiB)", len(BODY) / 2**20)]  # a total: the time left follows
+    speeds = [f["speed"] for f in reporter.fields if "speed" in f]
+    assert speeds and len(speeds) >= len(reporter.fields) - 1
+    value, unit = str(speeds[-1]).split()
+    assert unit in ("B/s", "KiB/s") and 0 < float(value) <= (10 * 1024 if unit == "B/s" else 10)
+
+
+def test_rates_are_written_in_the_unit_that_reads_best():
+    assert http.format_rate(512) == "512 B/s"
+    assert http.format_rate(850 * 1024) == "850 KiB/s"
+    assert http.format_rate(12.34 * 2**20) == "12.3 MiB/s"
+    assert http.format_rate(1.05 * 2**30) == "1.05 GiB/s"

@@ -234,3 +234,53 @@ def test_visualize_refuses_to_overwrite(tmp_path):
     out.write_bytes(b"keep")
     result = runner.invoke(app, ["visualize", "curves", str(run), "-o", str(out)])
     assert result.exit_code == 1 and "--overwrite" in result.output and out.read_bytes() == b"keep"
+
+
+def test_overlay_without_legend_is_the_photo_size(tmp_path):
+    image = write_bgr(tmp_path / "photo.png", random_rgb(53, 71))
+    write_index_png(tmp_path / "mask.png", np.ones((53, 71), np.uint8), palette_table(None, 19))
+    out = tmp_path / "overlay.png"
+    args = ["visualize", "overlay", str(image), str(tmp_path / "mask.png"), "-o", str(out), "--no-legend"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert _read(out).shape[:2] == (53, 71)
+
+
+def test_default_output_is_a_new_file_under_runs_visualize(tmp_path, monkeypatch):
+    run = _metrics(tmp_path / "exp1", with_miou=True)
+    monkeypatch.chdir(tmp_path)
+    first = runner.invoke(app, ["visualize", "curves", str(run)])
+    assert first.exit_code == 0, first.output
+    written = tmp_path / "runs" / "visualize" / "exp1_curves.png"
+    before = written.read_bytes()
+    second = runner.invoke(app, ["visualize", "curves", str(run)])
+    assert second.exit_code == 0, second.output
+    assert written.read_bytes() == before  # never replaced
+    assert (tmp_path / "runs" / "visualize" / "exp1_curves2.png").is_file()
+    assert "runs/visualize/exp1_curves2.png" in second.output
+
+
+def test_several_runs_make_one_figure_named_after_them(tmp_path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _metrics(tmp_path / "a" / "exp", with_miou=True)
+    second = _metrics(tmp_path / "b" / "exp", with_miou=False)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["visualize", "curves", str(first), str(second), "--smooth", "0.6"])
+    assert result.exit_code == 0, result.output
+    assert _read(tmp_path / "runs" / "visualize" / "a-exp_vs_b-exp_curves.png").shape[1] == 640 + 16
+
+
+def test_run_names_are_folder_names_told_apart_by_their_parent(tmp_path):
+    from danet_cli.visualize import run_names
+
+    paths = [tmp_path / "a" / "exp", tmp_path / "b" / "exp", tmp_path / "c" / "other" / "metrics.jsonl"]
+    assert run_names(paths) == ["a/exp", "b/exp", "other"]
+
+
+def test_smoothing_weight_is_checked_by_the_cli(tmp_path):
+    run = _metrics(tmp_path / "run", with_miou=False)
+    result = runner.invoke(
+        app, ["visualize", "curves", str(run), "--smooth", "1.5", "-o", str(tmp_path / "c.png")]
+    )
+    assert result.exit_code != 0 and not (tmp_path / "c.png").exists()

@@ -7,6 +7,8 @@ that ignores Range (200) or refuses the offset (416) makes the download start ov
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -43,24 +45,63 @@ def _open_part(path: Path, mode: str) -> IO[bytes]:
     return path.open(mode)
 
 
+_clock = time.monotonic  # a seam for tests
+_RATE_WINDOW = 5.0  # seconds of transfer the speed is measured over
+_RATE_EVERY = 0.5  # seconds between speed updates
+
+
+def format_rate(bytes_per_second: float) -> str:
+    """A transfer speed in the unit that reads best: "850 KiB/s", "12.3 MiB/s", "1.05 GiB/s"."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if bytes_per_second >= size:
+            return f"{bytes_per_second / size:.3g} {unit}/s"
+    return f"{bytes_per_second:.0f} B/s"
+
+
 class _Bar:
-    """A progress bar in MiB, opened at the first answer (when the size becomes known)."""
+    """A progress bar in MiB, opened at the first answer (when the size becomes known).
+
+    Each step also reports `speed` (bytes received per second over the last few seconds of this
+    transfer, resumed bytes excluded); the reporter derives the time left from it and the total.
+    """
 
     def __init__(self, stack: ExitStack, reporter: Reporter, label: str) -> None:
         self._stack, self._reporter, self._label = stack, reporter, label
         self._task: Any = None
         self._done = 0
+        self._samples: deque[tuple[float, int]] = deque()
+        self._speed: dict[str, str] = {}
 
     def start(self, total: int | None, offset: int) -> None:
         if self._task is None:
             megabytes = total / _MIB if total else None
             self._task = self._stack.enter_context(self._reporter.progress(f"{self._label} (MiB)", megabytes))
         self.advance(offset - self._done)
+        self._samples = deque([(_clock(), self._done)])  # a new connection: measure from here
 
     def advance(self, count: int) -> None:
         self._done += count
         if count:
-            self._task.advance(count / _MIB)
+            self._task.advance(count / _MIB, **self._rate())
+
+    def finish(self) -> None:
+        """Report the speed once more at the end of a transfer (short ones get their only one)."""
+        if self._task is not None:
+            self._task.advance(0, **self._rate(final=True))
+
+    def _rate(self, final: bool = False) -> dict[str, str]:
+        now = _clock()
+        if (
+            self._samples
+            and now > self._samples[-1][0]
+            and (final or now - self._samples[-1][0] >= _RATE_EVERY)
+        ):
+            self._samples.append((now, self._done))
+            while len(self._samples) > 2 and now - self._samples[1][0] >= _RATE_WINDOW:
+                self._samples.popleft()
+            start, done = self._samples[0]
+            self._speed = {"speed": format_rate((self._done - done) / (now - start))}
+        return self._speed
 
 
 @contextmanager
@@ -186,6 +227,7 @@ def _stream(
             for chunk in _chunks(response, settings.chunk_size):
                 fh.write(chunk)
                 bar.advance(len(chunk))
+        bar.finish()
     except (requests.RequestException, Urllib3Error) as error:  # before OSError (a base of both)
         reason = "timed out" if find_cause(error, TimeoutError) else "connection lost"
         raise Retry(f"{reason} after {file_size(part)} bytes") from None

@@ -11,15 +11,20 @@ from danet.visualization.colorize import (
     draw_legend,
     legend_entries,
     legend_panel,
+    legend_text_height,
     overlay,
+    share_text,
 )
+from danet.visualization.curves import ema
 from danet.visualization.figures import (
     attention_figure,
+    attention_scales,
     confusion_figure,
     curves_figure,
     overlay_figure,
     read_evaluation,
     read_metrics,
+    runs_figure,
 )
 from danet.visualization.heatmap import colour_bar, colour_map, heat_overlay, mark_point
 from danet.visualization.palette import class_names, palette_table
@@ -27,6 +32,7 @@ from danet.visualization.palette import class_names, palette_table
 __all__ = [
     "LegendEntry",
     "attention_figure",
+    "attention_scales",
     "class_names",
     "colorize",
     "colour_bar",
@@ -34,10 +40,12 @@ __all__ = [
     "confusion_figure",
     "curves_figure",
     "draw_legend",
+    "ema",
     "heat_overlay",
     "labelled_matrix",
     "legend_entries",
     "legend_panel",
+    "legend_text_height",
     "line_chart",
     "mark_point",
     "matrix_heat",
@@ -46,4 +54,6 @@ __all__ = [
     "palette_table",
     "read_evaluation",
     "read_metrics",
+    "runs_figure",
+    "share_text",
 ]

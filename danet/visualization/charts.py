@@ -1,4 +1,9 @@
-"""Line charts and matrix pictures drawn with OpenCV (no plotting library needed)."""
+"""Line charts drawn with OpenCV (no plotting library needed).
+
+A chart's plot area can be pinned (x range, left margin, legend column) so that several charts
+stacked in one figure share their x axis exactly; the legend sits in its own column to the right of
+the plot area, never over the data. Matrix pictures live in `matrix` (re-exported here).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ import cv2
 import numpy as np
 
 from danet.visualization import _draw
-from danet.visualization.heatmap import colour_bar, colour_map
+from danet.visualization.matrix import labelled_matrix, matrix_heat
+
+__all__ = ["LINE_COLOURS", "labelled_matrix", "legend_width", "line_chart", "matrix_heat", "y_axis_width"]
 
 # Line colours (RGB), distinguishable and readable on white.
 LINE_COLOURS = (
@@ -23,6 +30,8 @@ LINE_COLOURS = (
     (23, 190, 207),
 )
 GRID = (225, 225, 225)
+Series = Mapping[str, tuple[Sequence[float], Sequence[float]]]
+_RIGHT = 16  # space right of the plot area when there is no legend
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -46,14 +55,13 @@ def _label(value: float) -> str:
 
 def vertical_text(text: str, scale: float) -> np.ndarray:
     """`text` rendered on white and turned to read bottom-to-top."""
-    width, height, depth = _draw.text_size(text, scale)
-    strip = _draw.canvas(height + depth + 6, width + 6)
-    _draw.put_text(strip, text, (0, 0), scale, colour=_draw.BLACK, box=None, pad=3)
-    return np.ascontiguousarray(np.rot90(strip))
+    return _draw.vertical_text(text, scale)
 
 
-def _range(values: list[np.ndarray]) -> tuple[float, float]:
-    finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.zeros(0)
+def data_range(values: Sequence[np.ndarray]) -> tuple[float, float]:
+    """(min, max) of the finite values, widened when they are all equal; (0, 1) when there are none."""
+    finite = [v[np.isfinite(v)] for v in values]
+    finite = np.concatenate(finite) if finite else np.zeros(0)
     if finite.size == 0:
         return 0.0, 1.0
     low, high = float(finite.min()), float(finite.max())
@@ -63,63 +71,110 @@ def _range(values: list[np.ndarray]) -> tuple[float, float]:
     return low, high
 
 
+def _arrays(series: Series) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {n: (np.asarray(x, np.float64), np.asarray(y, np.float64)) for n, (x, y) in series.items()}
+
+
+def _y_limits(curves: Sequence[dict[str, tuple[np.ndarray, np.ndarray]]]) -> tuple[float, float]:
+    low, high = data_range([y for data in curves for _, y in data.values()])
+    return low - 0.03 * (high - low), high + 0.03 * (high - low)  # keep lines off the frame
+
+
+def _y_ticks(low: float, high: float) -> list[float]:
+    return [t for t in nice_ticks(low, high) if low <= t <= high]
+
+
+def y_axis_width(series: Series, *, text_height: float = 12.0, ylabel: str = "y") -> int:
+    """Pixels left of the plot area that `line_chart` needs for this data's tick labels and `ylabel`."""
+    scale = _draw.scale_for(text_height)
+    ticks = _y_ticks(*_y_limits([_arrays(series)]))
+    _, cap, depth = _draw.text_size("0", scale)
+    widest = max(_draw.text_size(_label(t), scale)[0] for t in ticks or [0.0])
+    return widest + (cap + depth + 10 if ylabel else 0) + 8
+
+
+def legend_width(names: Sequence[str], *, text_height: float = 12.0) -> int:
+    """Width of the legend column for `names` (swatch, gap and the longest name)."""
+    scale = _draw.scale_for(text_height)
+    return max((_draw.text_size(n, scale)[0] for n in names), default=0) + 46
+
+
 def line_chart(
-    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    series: Series,
     *,
     title: str = "",
     xlabel: str = "",
     ylabel: str = "",
     size: tuple[int, int] = (360, 560),
     text_height: float = 12.0,
+    x_range: tuple[float, float] | None = None,
+    left: int | None = None,
+    legend: int | None = None,
+    colours: Mapping[str, tuple[int, int, int]] | None = None,
+    raw: Series | None = None,
+    show_legend: bool | None = None,
 ) -> np.ndarray:
-    """A chart of named (x, y) series; NaN values break a line. Returns an RGB image of `size` (H, W)."""
+    """A chart of named (x, y) series; NaN values break a line. Returns an RGB image of `size` (H, W).
+
+    `x_range`, `left` (pixels before the plot area) and `legend` (the width of the column right of
+    it, which holds the legend) pin the plot area, so charts stacked in a figure line up. The legend
+    is drawn when `show_legend` is true (default: when there are several series). `raw` series are
+    drawn faint under the named ones of the same name (unsmoothed data under smoothed curves);
+    `colours` picks each series' colour (default: `LINE_COLOURS`).
+    """
     height, width = size
     scale = _draw.scale_for(text_height)
-    data = {n: (np.asarray(x, np.float64), np.asarray(y, np.float64)) for n, (x, y) in series.items()}
-    x_low, x_high = _range([x for x, _ in data.values()])
-    y_low, y_high = _range([y for _, y in data.values()])
-    y_low, y_high = (
-        y_low - 0.03 * (y_high - y_low),
-        y_high + 0.03 * (y_high - y_low),
-    )  # keep lines off the frame
-    y_ticks = [t for t in nice_ticks(y_low, y_high) if y_low <= t <= y_high]
-    x_ticks = [t for t in nice_ticks(x_low, x_high) if x_low <= t <= x_high]
-    if all(np.all(x[np.isfinite(x)] == np.round(x[np.isfinite(x)])) for x, _ in data.values()):
-        x_ticks = [t for t in x_ticks if float(t).is_integer()] or x_ticks  # iterations: no 2.5
+    data, faint = _arrays(series), _arrays(raw or {})
+    x_low, x_high = x_range or data_range([x for x, _ in [*data.values(), *faint.values()]])
+    y_low, y_high = _y_limits([data, faint])
+    left = left if left is not None else y_axis_width(series, text_height=text_height, ylabel=ylabel)
+    show_legend = len(data) > 1 if show_legend is None else show_legend
+    if legend is None:
+        legend = legend_width(list(data), text_height=text_height) if show_legend else 0
     _, cap, depth = _draw.text_size("0", scale)
-    left = max(_draw.text_size(_label(t), scale)[0] for t in y_ticks or [0]) + cap + depth + 18
-    top, bottom, right = (2 * cap + 16 if title else 12), 2 * (cap + depth) + 20, 16
+    top, bottom = (2 * cap + 16 if title else 12), 2 * (cap + depth) + 20
     image = _draw.canvas(height, width)
-    box = (left, top, width - right, height - bottom)  # x0, y0, x1, y1 of the plot area
+    box = (left, top, width - (legend or _RIGHT), height - bottom)  # x0, y0, x1, y1 of the plot area
 
     def to_px(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         px = box[0] + (x - x_low) / (x_high - x_low) * (box[2] - box[0])
         py = box[3] - (y - y_low) / (y_high - y_low) * (box[3] - box[1])
         return np.stack([px, py], axis=-1)
 
-    _axes(image, box, x_ticks, y_ticks, to_px, scale)
-    for i, (x, y) in enumerate(data.values()):
-        _plot(image, to_px(x, y), LINE_COLOURS[i % len(LINE_COLOURS)], few=len(x) <= 40)
-    _legend(image, list(data), box, scale)
+    _axes(image, box, _x_ticks(x_low, x_high, data), _y_ticks(y_low, y_high), to_px, scale)
+    palette = {n: (colours or {}).get(n, LINE_COLOURS[i % len(LINE_COLOURS)]) for i, n in enumerate(data)}
+    for name, (x, y) in faint.items():
+        _plot(image, to_px(x, y), _lighter(palette.get(name, _draw.GREY)), few=False, width=1)
+    for name, (x, y) in data.items():
+        _plot(image, to_px(x, y), palette[name], few=len(x) <= 40)
+    if show_legend and legend:
+        _legend(image, palette, (box[2] + 10, box[1]), scale)
+    _titles(image, box, title, xlabel, ylabel, text_height)
+    return image
+
+
+def _x_ticks(low: float, high: float, data: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[float]:
+    ticks = [t for t in nice_ticks(low, high) if low <= t <= high]
+    if all(np.all(x[np.isfinite(x)] == np.round(x[np.isfinite(x)])) for x, _ in data.values()):
+        ticks = [t for t in ticks if float(t).is_integer()] or ticks  # iterations: no 2.5
+    return ticks
+
+
+def _titles(
+    image: np.ndarray, box: tuple[int, ...], title: str, xlabel: str, ylabel: str, size: float
+) -> None:
+    scale = _draw.scale_for(size)
+    _, cap, depth = _draw.text_size("0", scale)
     if title:
-        _draw.put_text(
-            image, title, (left, 4), _draw.scale_for(text_height * 1.3), colour=_draw.BLACK, box=None
-        )
+        _draw.put_text(image, title, (box[0], 4), _draw.scale_for(size * 1.3), colour=_draw.BLACK, box=None)
     if xlabel:
         x_w = _draw.text_size(xlabel, scale)[0]
-        _draw.put_text(
-            image,
-            xlabel,
-            ((box[0] + box[2] - x_w) // 2, height - cap - depth - 10),
-            scale,
-            colour=_draw.BLACK,
-            box=None,
-        )
+        origin = ((box[0] + box[2] - x_w) // 2, image.shape[0] - cap - depth - 10)
+        _draw.put_text(image, xlabel, origin, scale, colour=_draw.BLACK, box=None)
     if ylabel:
-        rotated = vertical_text(ylabel, scale)[: box[3] - box[1]]
+        rotated = _draw.vertical_text(ylabel, scale)[: box[3] - box[1]]
         y0 = (box[1] + box[3] - rotated.shape[0]) // 2
         image[y0 : y0 + rotated.shape[0], 2 : 2 + rotated.shape[1]] = rotated
-    return image
 
 
 def _axes(image: np.ndarray, box: tuple[int, ...], x_ticks, y_ticks, to_px, scale: float) -> None:
@@ -139,7 +194,15 @@ def _axes(image: np.ndarray, box: tuple[int, ...], x_ticks, y_ticks, to_px, scal
     cv2.rectangle(image, (box[0], box[1]), (box[2], box[3]), _draw.BLACK, 1)
 
 
-def _plot(image: np.ndarray, points: np.ndarray, colour: tuple[int, int, int], few: bool) -> None:
+def _lighter(colour: Sequence[int], amount: float = 0.65) -> tuple[int, int, int]:
+    """`colour` mixed with white: the faint line under a smoothed curve."""
+    r, g, b = (round(c + (255 - c) * amount) for c in colour)
+    return r, g, b
+
+
+def _plot(
+    image: np.ndarray, points: np.ndarray, colour: tuple[int, int, int], few: bool, width: int = 2
+) -> None:
     finite = np.isfinite(points).all(axis=1)
     runs: list[list[np.ndarray]] = [[]]
     for ok, point in zip(finite, points, strict=True):
@@ -150,122 +213,21 @@ def _plot(image: np.ndarray, points: np.ndarray, colour: tuple[int, int, int], f
     for run in runs:
         if len(run) > 1:
             line = np.round(np.stack(run)).astype(np.int32).reshape(-1, 1, 2)
-            cv2.polylines(image, [line], False, colour, 2, cv2.LINE_AA)
+            cv2.polylines(image, [line], False, colour, width, cv2.LINE_AA)
         if few or len(run) == 1:
             for x, y in run:
-                cv2.circle(image, (int(round(x)), int(round(y))), 3, colour, -1, cv2.LINE_AA)
+                cv2.circle(image, (int(round(x)), int(round(y))), width + 1, colour, -1, cv2.LINE_AA)
 
 
-def _legend(image: np.ndarray, names: list[str], box: tuple[int, ...], scale: float) -> None:
-    if len(names) < 2:
-        return
+def _legend(
+    image: np.ndarray, palette: Mapping[str, tuple[int, int, int]], corner: tuple[int, int], scale: float
+) -> None:
+    """One row per series (a line in its colour, then its name) from `corner` (x, y) downwards."""
     _, cap, depth = _draw.text_size("Ag", scale)
-    row = cap + depth + 6
-    width = max(_draw.text_size(n, scale)[0] for n in names) + 34
-    x0, y0 = box[2] - width - 6, box[1] + 6
-    cv2.rectangle(image, (x0, y0), (x0 + width, y0 + row * len(names) + 6), _draw.WHITE, -1)
-    cv2.rectangle(image, (x0, y0), (x0 + width, y0 + row * len(names) + 6), GRID, 1)
-    for i, name in enumerate(names):
-        y = y0 + 4 + i * row
-        colour = LINE_COLOURS[i % len(LINE_COLOURS)]
-        cv2.line(image, (x0 + 6, y + row // 2), (x0 + 24, y + row // 2), colour, 2, cv2.LINE_AA)
-        _draw.put_text(image, name, (x0 + 28, y), scale, colour=_draw.BLACK, box=None, pad=2)
-
-
-def matrix_heat(
-    matrix: np.ndarray, side: int, *, vmin: float | None = None, vmax: float | None = None
-) -> np.ndarray:
-    """A square picture (`side` pixels) of a matrix's values, one block per entry (no labels)."""
-    colours = colour_map(np.asarray(matrix, np.float64), vmin=vmin, vmax=vmax)
-    return cv2.resize(colours, (side, side), interpolation=cv2.INTER_NEAREST)
-
-
-def labelled_matrix(
-    matrix: np.ndarray,
-    labels: Sequence[str],
-    *,
-    title: str = "",
-    row_title: str = "",
-    column_title: str = "",
-    vmin: float = 0.0,
-    vmax: float = 1.0,
-    text_height: float = 12.0,
-) -> np.ndarray:
-    """A K x K matrix with class labels on both axes, values written in the cells when they fit."""
-    values = np.asarray(matrix, np.float64)
-    k = values.shape[0]
-    cell = int(np.clip(720 // max(1, k), 10, 48))
-    scale = _draw.scale_for(min(text_height, cell * 0.7))
-    body = matrix_heat(values, k * cell, vmin=vmin, vmax=vmax)
-    if cell >= 30:
-        _annotate(body, values, cell, vmin, vmax)
-    row_w = max(_draw.text_size(n, scale)[0] for n in labels) + 8
-    rows = _draw.canvas(k * cell, row_w)
-    _, cap, _ = _draw.text_size("A", scale)
-    for i, name in enumerate(labels):
-        w = _draw.text_size(name, scale)[0]
-        _draw.put_text(
-            rows,
-            name,
-            (row_w - w - 6, i * cell + (cell - cap) // 2 - 2),
-            scale,
-            colour=_draw.BLACK,
-            box=None,
-            pad=1,
-        )
-    columns = np.ascontiguousarray(np.rot90(_label_strip(labels, cell, scale), k=-1))
-    figure = np.hstack([rows, body])
-    figure = np.vstack(
-        [
-            figure,
-            _draw.pad_to(
-                np.hstack([_draw.canvas(columns.shape[0], row_w), columns]), columns.shape[0], figure.shape[1]
-            ),
-        ]
-    )
-    if column_title:
-        figure = np.vstack(
-            [figure, _centred(column_title, figure.shape[1], scale, left=row_w, span=k * cell)]
-        )
-    if row_title:
-        side = vertical_text(row_title, scale)
-        column = _draw.canvas(figure.shape[0], side.shape[1])
-        top = max(0, (k * cell - side.shape[0]) // 2)
-        column[top : top + side.shape[0]] = side[: figure.shape[0] - top]
-        figure = np.hstack([column, figure])
-    bar = colour_bar(k * cell, vmin, vmax, text_height=text_height)
-    figure = _draw.hstack([figure, bar], gap=10)
-    figure = _draw.border(figure, 8)
-    return _draw.with_title(figure, title) if title else figure
-
-
-def _label_strip(labels: Sequence[str], cell: int, scale: float) -> np.ndarray:
-    """Column labels as rows in reverse order, to be turned clockwise (reads downward from the matrix)."""
-    width = max(_draw.text_size(n, scale)[0] for n in labels) + 8
-    strip = _draw.canvas(len(labels) * cell, width)
-    _, cap, _ = _draw.text_size("A", scale)
-    for i, name in enumerate(reversed(labels)):
-        _draw.put_text(
-            strip, name, (4, i * cell + (cell - cap) // 2 - 2), scale, colour=_draw.BLACK, box=None, pad=1
-        )
-    return strip
-
-
-def _centred(text: str, width: int, scale: float, *, left: int, span: int) -> np.ndarray:
-    w, h, d = _draw.text_size(text, scale)
-    strip = _draw.canvas(h + d + 10, width)
-    _draw.put_text(strip, text, (left + max(0, (span - w) // 2), 2), scale, colour=_draw.BLACK, box=None)
-    return strip
-
-
-def _annotate(body: np.ndarray, values: np.ndarray, cell: int, vmin: float, vmax: float) -> None:
-    scale = _draw.scale_for(cell * 0.3)
-    colours = colour_map(values, vmin=vmin, vmax=vmax)
-    for (i, j), value in np.ndenumerate(values):
-        if not np.isfinite(value):
-            continue
-        text = f"{value:.2f}"
-        w, h, _ = _draw.text_size(text, scale)
-        origin = (j * cell + (cell - w) // 2 - 1, i * cell + (cell - h) // 2 - 2)
-        ink = _draw.contrast_colour(colours[i, j])
-        _draw.put_text(body, text, origin, scale, colour=ink, box=None, pad=1)
+    row = cap + depth + 8
+    x0, y0 = corner
+    for i, (name, colour) in enumerate(palette.items()):
+        y = y0 + i * row
+        middle = y + (cap + depth) // 2 + 2
+        cv2.line(image, (x0, middle), (x0 + 20, middle), colour, 3, cv2.LINE_AA)
+        _draw.put_text(image, name, (x0 + 26, y), scale, colour=_draw.BLACK, box=None, pad=2)

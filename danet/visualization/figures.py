@@ -7,7 +7,6 @@ write (`danet evaluate --json`, a training run's `metrics.jsonl`). No torch here
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,14 +16,25 @@ import numpy as np
 
 from danet.errors import DanetError
 from danet.visualization import _draw
-from danet.visualization.charts import labelled_matrix, line_chart, matrix_heat
 from danet.visualization.colorize import legend_entries, legend_panel, overlay
+from danet.visualization.curves import LOSS_KEYS, curves_figure, runs_figure
 from danet.visualization.heatmap import colour_bar, heat_overlay, mark_point
+from danet.visualization.matrix import labelled_matrix, matrix_heat
 
 if TYPE_CHECKING:
     from danet.visualization.attention_maps import AttentionResult
 
-LOSS_KEYS = ("loss", "loss_out", "loss_pam", "loss_cam", "loss_aux")
+__all__ = [
+    "LOSS_KEYS",
+    "attention_figure",
+    "attention_scales",
+    "confusion_figure",
+    "curves_figure",
+    "overlay_figure",
+    "read_evaluation",
+    "read_metrics",
+    "runs_figure",
+]
 
 
 def overlay_figure(
@@ -35,9 +45,12 @@ def overlay_figure(
     *,
     alpha: float = 0.5,
     ignore_index: int = 255,
+    legend: bool = True,
 ) -> np.ndarray:
     """The photo with the mask blended over it and, to its right, a legend of the classes present."""
     blended = overlay(image, mask, table, alpha=alpha, ignore_index=ignore_index)
+    if not legend:
+        return blended
     entries = legend_entries(mask, names, table, ignore_index=ignore_index)
     text_height = max(10.0, min(18.0, image.shape[0] / 30))
     return _draw.hstack([blended, legend_panel(entries, image.shape[0], text_height=text_height)], gap=0)
@@ -48,23 +61,57 @@ def _panel(image: np.ndarray, title: str, bar: np.ndarray | None = None) -> np.n
     return _draw.with_title(body, title, text_height=12)
 
 
+def standardised(maps: np.ndarray) -> np.ndarray:
+    """Each (H, W) map of a (k, H, W) stack in its own standard deviations from its own mean."""
+    mean = maps.mean(axis=(1, 2), keepdims=True)
+    spread = np.maximum(maps.std(axis=(1, 2), keepdims=True), 1e-6)
+    return (maps - mean) / spread
+
+
+def attention_scales(result: AttentionResult) -> dict[str, tuple[float, float]]:
+    """The colour scale of each kind of panel, shared by every panel of that kind.
+
+    "position": min to max of all PAM rows (weights of one softmax each, comparable across points);
+    "matrix": 0 to the CAM matrix's max; "channel": the 1st to 99th percentile of all selected
+    channels in standard units (`standardised`), so a few extreme pixels do not wash the maps out.
+    """
+    rows, channels = result.position.rows, standardised(result.channel.maps)
+    low, high = np.percentile(channels, [1, 99]) if channels.size else (0.0, 1.0)
+    return {
+        "position": (float(rows.min()), float(rows.max())),
+        "matrix": (0.0, float(result.channel.matrix.max())),  # softmax weights >= 0
+        "channel": (float(low), float(high)),
+    }
+
+
 def attention_figure(
     result: AttentionResult, names: Sequence[str], table: np.ndarray, *, panel: int = 320
 ) -> np.ndarray:
-    """Row 1: each query point and its PAM map over the image. Row 2: the CAM matrix and the
-    attended channels most selective for the chosen class."""
+    """Row 1: each query point and its PAM map over the image, on one colour scale. Row 2: the CAM
+    matrix and the attended channels most selective for the chosen class, on one colour scale."""
     image = _draw.fit(result.image, panel, enlarge=True)  # every panel the same readable size
     name_of = names[result.channel.class_id] if result.channel.class_id < len(names) else "?"
+    scales = attention_scales(result)
     rows = [
-        _draw.with_title(_position_row(result, image, table), "Position attention: where each point looks"),
         _draw.with_title(
-            _channel_row(result, image), f"Channel attention: attended channels for '{name_of}'"
+            _position_row(result, image, table, scales["position"]),
+            "Position attention: where each point looks (one scale for all points)",
+        ),
+        _draw.with_title(
+            _channel_row(result, image, scales),
+            f"Channel attention: attended channels for '{name_of}' (one scale, standard units)",
         ),
     ]
     return _draw.border(_draw.vstack(rows, gap=16), 8)
 
 
-def _position_row(result: AttentionResult, image: np.ndarray, table: np.ndarray) -> np.ndarray:
+def _bar(height: int, limits: tuple[float, float], label: str) -> np.ndarray:
+    return colour_bar(height, *limits, label=label, width=12, text_height=10)
+
+
+def _position_row(
+    result: AttentionResult, image: np.ndarray, table: np.ndarray, limits: tuple[float, float]
+) -> np.ndarray:
     factor = image.shape[0] / result.image.shape[0]
     points = [(round(y * factor), round(x * factor)) for y, x in result.position.points]
     marked = overlay(image, _resize_ids(result.prediction, image.shape[:2]), table, alpha=0.4)
@@ -74,30 +121,44 @@ def _position_row(result: AttentionResult, image: np.ndarray, table: np.ndarray)
     panels = [_panel(marked, "input, prediction and query points")]
     position = result.position
     for i, ((y, x), cell) in enumerate(zip(position.points, position.cells, strict=True)):
-        vmin, vmax = float(position.rows[i].min()), float(position.rows[i].max())  # stretched per point
-        heat = heat_overlay(image, _draw.fit_to(position.maps[i], image.shape[:2]), vmin=vmin, vmax=vmax)
-        bar = colour_bar(image.shape[0], vmin, vmax, width=10, text_height=10)
-        title = f"{i + 1}: PAM of (y={y}, x={x}), cell {cell}"
-        panels.append(_panel(mark_point(heat, *points[i]), title, bar))
-    return _draw.grid(panels, columns=min(len(panels), 5))
+        heat = heat_overlay(
+            image, _draw.fit_to(position.maps[i], image.shape[:2]), vmin=limits[0], vmax=limits[1]
+        )
+        panels.append(_panel(mark_point(heat, *points[i]), f"{i + 1}: PAM of (y={y}, x={x}), cell {cell}"))
+    bar = _bar(image.shape[0], limits, "weight")
+    return _draw.hstack(
+        [
+            _draw.grid(panels, columns=min(len(panels), 5)),
+            _draw.vstack([_draw.canvas(_title_height(), 1), bar], gap=0),
+        ]
+    )
 
 
-def _channel_row(result: AttentionResult, image: np.ndarray) -> np.ndarray:
+def _title_height() -> int:
+    """Height of the strip `_panel` puts above a picture (to line a colour bar up with the pictures)."""
+    return _draw.with_title(_draw.canvas(1, 200), "Ag", text_height=12).shape[0] - 1
+
+
+def _channel_row(
+    result: AttentionResult, image: np.ndarray, scales: dict[str, tuple[float, float]]
+) -> np.ndarray:
     channel, height = result.channel, image.shape[0]
     matrix = channel.matrix
-    bar = colour_bar(height, 0.0, float(matrix.max()), width=10, text_height=10)  # softmax weights >= 0
     panels = [
         _panel(
-            matrix_heat(matrix, height, vmin=0.0), f"CAM matrix ({matrix.shape[0]}x{matrix.shape[1]})", bar
+            matrix_heat(matrix, height, vmin=0.0, colormap="viridis"),
+            f"CAM matrix ({matrix.shape[0]}x{matrix.shape[1]})",
+            _bar(height, scales["matrix"], "weight"),
         )
     ]
-    for index, score, values in zip(channel.channels, channel.scores, channel.maps, strict=True):
-        low, high = np.percentile(
-            values, [1, 99]
-        )  # robust range: a few extreme pixels would wash out the map
+    low, high = scales["channel"]
+    for index, score, values in zip(
+        channel.channels, channel.scores, standardised(channel.maps), strict=True
+    ):
         heat = heat_overlay(image, _draw.fit_to(values, image.shape[:2]), alpha=0.6, vmin=low, vmax=high)
         panels.append(_panel(heat, f"channel {index} (score {score:.2f})"))
-    return _draw.hstack(panels)
+    bar = _bar(height, scales["channel"], "std units")
+    return _draw.hstack([*panels, _draw.vstack([_draw.canvas(_title_height(), 1), bar], gap=0)])
 
 
 def _resize_ids(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -140,7 +201,7 @@ def confusion_figure(confusion: np.ndarray, names: Sequence[str], *, title: str 
     return labelled_matrix(
         normalised,
         names,
-        title=title or "Confusion matrix (normalised by row)",
+        title=title or "Confusion matrix (normalised by row; shares under 0.005 left blank)",
         row_title="ground truth",
         column_title="prediction",
     )
@@ -167,29 +228,3 @@ def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     if not records:
         raise DanetError(f"{path} holds no records with an `iteration`")
     return records
-
-
-def _series(records: Sequence[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
-    pairs = [(float(r["iteration"]), _number(r.get(key))) for r in records if key in r]
-    return [x for x, _ in pairs], [y for _, y in pairs]
-
-
-def _number(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number if math.isfinite(number) else math.nan
-
-
-def curves_figure(records: Sequence[dict[str, Any]], *, size: tuple[int, int] = (320, 640)) -> np.ndarray:
-    """Losses, learning rate and validation mIoU against the iteration, one chart each."""
-    losses = {k: _series(records, k) for k in LOSS_KEYS if any(k in r for r in records)}
-    charts = [line_chart(losses, title="Training loss", xlabel="iteration", ylabel="loss", size=size)]
-    if any("lr" in r for r in records):
-        lr = {"lr": _series(records, "lr")}
-        charts.append(line_chart(lr, title="Learning rate", xlabel="iteration", ylabel="lr", size=size))
-    if any("miou" in r for r in records):
-        miou = {"mIoU": _series(records, "miou")}
-        charts.append(line_chart(miou, title="Validation mIoU", xlabel="iteration", ylabel="mIoU", size=size))
-    return _draw.border(_draw.vstack(charts, gap=12), 8)
