@@ -3,10 +3,17 @@
 Everything here works on a *logits function*: a callable mapping a normalised float batch
 (B, 3, h, w) to logits (B, K, h, w) at the same size. The PyTorch backend wraps a model (with
 device, precision and `inference_mode`), the ONNX Runtime backend wraps a session, so sliding
-windows, scales and flips are written once.
+windows, scales and flips are written once, for every backend.
 
-Combination rule: per window, flips and scales, softmax probabilities are averaged.
-Windows, flips and (in slide mode) scales are batched together instead of run one by one.
+Three protocols (`InferenceConfig.protocol`), each a pure function of the logits function:
+
+- ``danet``: windows moved flush with the image end, softmax probabilities averaged over windows,
+  flips and scales (this module). Windows, flips and (in slide mode) scales are batched.
+- ``official``: the official DANet evaluator step for step (`danet.inference_official`).
+- ``mmseg``: mmsegmentation's test pipeline (`danet.inference_mmseg`).
+
+`InferenceConfig.test_size` (LONG, SHORT) first resizes each image keep-ratio as mmsegmentation's
+`Resize(keep_ratio=True)` does; every protocol returns its scores at the ORIGINAL image size.
 """
 
 from __future__ import annotations
@@ -22,12 +29,18 @@ from danet.errors import ConfigError
 
 LogitsFn = Callable[[torch.Tensor], torch.Tensor]
 MODES = ("whole", "slide")
+PROTOCOLS = ("danet", "official", "mmseg")
 MULTI_SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
 
 
 @dataclass(frozen=True)
 class InferenceConfig:
-    """How to turn an image into class probabilities."""
+    """How to turn an image into class scores (see the module docstring for the protocols).
+
+    `base_size` (official only): the long side at scale 1.0; None uses each image's own long side.
+    `test_size`: (long, short) bounds of a keep-ratio resize applied before inference, or None.
+    `pad_value`: the normalised colour the official protocol pads with (black: -mean/std).
+    """
 
     mode: str = "whole"
     crop_size: tuple[int, int] = (768, 768)
@@ -36,17 +49,34 @@ class InferenceConfig:
     flip: bool = False
     batch_size: int = 4
     align_corners: bool = False
+    protocol: str = "danet"
+    base_size: int | None = None
+    test_size: tuple[int, int] | None = None
+    pad_value: tuple[float, float, float] = (0.0, 0.0, 0.0)
     extras: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"unknown inference mode {self.mode!r}; use whole or slide")
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"unknown protocol {self.protocol!r}; valid: {', '.join(PROTOCOLS)}")
         if not self.scales or any(s <= 0 for s in self.scales):
             raise ConfigError(f"scales must be positive numbers, got {self.scales}")
         if min(self.crop_size) < 1 or min(self.stride) < 1:
             raise ConfigError("crop size and stride must be positive")
         if self.batch_size < 1:
             raise ConfigError("batch size must be at least 1")
+        if self.base_size is not None and self.base_size < 1:
+            raise ConfigError(f"base size must be positive, got {self.base_size}")
+        if self.test_size is not None and min(self.test_size) < 1:
+            raise ConfigError(f"test size must be two positive numbers (long, short), got {self.test_size}")
+
+    @property
+    def name(self) -> str:
+        """The protocol as `--protocol` names it (``official-ms`` for official with several scales)."""
+        if self.protocol == "official" and len(self.scales) > 1:
+            return "official-ms"
+        return self.protocol
 
 
 def default_batch_size(device: str | torch.device) -> int:
@@ -54,11 +84,6 @@ def default_batch_size(device: str | torch.device) -> int:
     device idle (1.2x fp32, 2.1x bf16 over one by one on an H100), 2 on the CPU, where batching does
     not pay (a window and its flip: as fast as one by one; batch 8 was 0.88x on 2 cores)."""
     return 2 if torch.device(device).type == "cpu" else 8
-
-
-def official_protocol() -> InferenceConfig:
-    """The official DANet single-scale protocol: slide 768, stride 512, with flip."""
-    return InferenceConfig(mode="slide", crop_size=(768, 768), stride=(512, 512), flip=True)
 
 
 @dataclass
@@ -77,12 +102,48 @@ def window_starts(length: int, crop: int, stride: int) -> list[int]:
 
 
 def predict_probs(image: torch.Tensor, forward: LogitsFn, config: InferenceConfig) -> torch.Tensor:
-    """Class probabilities (B, K, H, W) for a normalised batch (B, 3, H, W)."""
+    """Class probabilities (B, K, H, W) at the size of a normalised batch (B, 3, H, W).
+
+    For the official protocol these are its scores divided by their sum over classes (same argmax).
+    """
     if image.ndim != 4 or image.shape[1] != 3:
         raise ConfigError(f"expected a (B, 3, H, W) batch, got shape {tuple(image.shape)}")
+    if config.protocol == "official":
+        from danet.inference_official import official_log_scores
+
+        return torch.softmax(official_log_scores(image, forward, config), dim=1)
+    if config.protocol == "mmseg":
+        from danet.inference_mmseg import mmseg_probs
+
+        return mmseg_probs(image, forward, config)
+    size = tuple(image.shape[-2:])
+    resized = resize_image(image, inference_size(size, config.test_size))
     if config.mode == "whole":
-        return _predict_whole(image, forward, config)
-    return _predict_slide(image, forward, config)
+        probs = _predict_whole(resized, forward, config)
+    else:
+        probs = _predict_slide(resized, forward, config)
+    return resize(probs, size, config.align_corners)
+
+
+def keep_ratio_size(size: Sequence[int], scale: Sequence[float]) -> tuple[int, int]:
+    """(height, width) after mmseg's keep-ratio resize of an image of `size` to `scale` = (long, short).
+
+    Factor f = min(long / max(h, w), short / min(h, w)); size int(h*f + 0.5) x int(w*f + 0.5); it
+    can enlarge. Example: 375 x 500 with (2048, 512) -> 512 x 683.
+    """
+    h, w = int(size[0]), int(size[1])
+    factor = min(float(scale[0]) / max(h, w), float(scale[1]) / min(h, w))
+    return max(1, int(h * factor + 0.5)), max(1, int(w * factor + 0.5))
+
+
+def inference_size(size: Sequence[int], test_size: Sequence[int] | None) -> tuple[int, int]:
+    """The size inference runs at: `keep_ratio_size` with `test_size`, or `size` itself."""
+    return (int(size[0]), int(size[1])) if test_size is None else keep_ratio_size(size, test_size)
+
+
+def resize_image(image: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """A normalised image resized bilinearly with pixel-centre alignment (as OpenCV resizes in mmseg)."""
+    return resize(image, size, align_corners=False)
 
 
 def predict_mask(image: torch.Tensor, forward: LogitsFn, config: InferenceConfig) -> torch.Tensor:
@@ -91,6 +152,7 @@ def predict_mask(image: torch.Tensor, forward: LogitsFn, config: InferenceConfig
 
 
 def resize(x: torch.Tensor, size: Sequence[int], align_corners: bool) -> torch.Tensor:
+    """Bilinear resize of (B, C, h, w) to `size` (unchanged when already that size)."""
     if tuple(x.shape[-2:]) == tuple(size):
         return x
     return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=align_corners)
