@@ -75,7 +75,12 @@ def convert(
         overrides=overrides,
         reporter=reporter,
     )
-    save_checkpoint(output, model, dataset=meta, converted_from={"file": file.name, "format": fmt})
+    save_checkpoint(
+        output,
+        model,
+        dataset=meta,
+        converted_from={"file": file.name, "format": fmt, "config": model.origin["config"]},
+    )
     classes = f"{model.config.num_classes} classes"
     if meta and meta.get("name"):
         classes += f" ({meta['name']})"

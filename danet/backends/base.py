@@ -24,6 +24,8 @@ class ModelMeta:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     align_corners: bool = True
+    origin: str = "danet"  # who trained the weights: danet | official | mmseg (picks the protocol)
+    origin_config: str = ""  # the mmseg config name when known, e.g. danet_r50-d8_769x769_40k_cityscapes
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def names(self) -> tuple[str, ...]:

@@ -13,9 +13,10 @@ from danet.devices import Precision, resolve_device, resolve_precision
 
 
 def meta_from_model(model: nn.Module) -> ModelMeta:
-    """Build `ModelMeta` from a model's config and its attached ``dataset_meta`` dict."""
+    """Build `ModelMeta` from a model's config and its attached ``dataset_meta`` and ``origin`` dicts."""
     config = model.config
     dataset = getattr(model, "dataset_meta", None) or {}
+    origin = getattr(model, "origin", None) or {}
     return ModelMeta(
         model_name=config.name,
         num_classes=config.num_classes,
@@ -24,6 +25,8 @@ def meta_from_model(model: nn.Module) -> ModelMeta:
         ignore_index=int(dataset.get("ignore_index", 255)),
         dataset=str(dataset.get("name") or ""),
         align_corners=config.align_corners,
+        origin=str(origin.get("origin") or "danet"),
+        origin_config=str(origin.get("config") or ""),
     )
 
 
