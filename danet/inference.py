@@ -132,7 +132,8 @@ def keep_ratio_size(size: Sequence[int], scale: Sequence[float]) -> tuple[int, i
     can enlarge. Example: 375 x 500 with (2048, 512) -> 512 x 683.
     """
     h, w = int(size[0]), int(size[1])
-    factor = min(float(scale[0]) / max(h, w), float(scale[1]) / min(h, w))
+    long, short = max(scale), min(scale)  # as mmseg: the order of the two bounds does not matter
+    factor = min(float(long) / max(h, w), float(short) / min(h, w))
     return max(1, int(h * factor + 0.5)), max(1, int(w * factor + 0.5))
 
 
