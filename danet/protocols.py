@@ -119,6 +119,7 @@ def resolve_inference(
     origin: str = "danet",
     origin_config: str = "",
     dataset: str = "",
+    dataset_crop: tuple[int, int] | None = None,
     val: Mapping[str, Any] | None = None,
     mean: Sequence[float],
     std: Sequence[float],
@@ -127,7 +128,8 @@ def resolve_inference(
 ) -> InferenceConfig:
     """The `InferenceConfig` for `request`, filling what it leaves open from the checkpoint and dataset.
 
-    `val` is a danet checkpoint's saved `val:` settings (its recipe's); `dataset` the evaluated one.
+    `val` is a danet checkpoint's saved `val:` settings (its recipe's); `dataset` the evaluated one and
+    `dataset_crop` its crop size (default: the registered dataset's).
     """
     protocol = request.protocol or default_protocol(origin)
     if protocol not in PROTOCOL_NAMES:
@@ -135,7 +137,8 @@ def resolve_inference(
     _check_conflicts(request, protocol)
     common = {"batch_size": batch_size, "align_corners": align_corners, "pad_value": black(mean, std)}
     if protocol.startswith("official"):
-        return _official(request, protocol, dataset, common)
+        crop = dataset_crop or _dataset_crop(dataset)
+        return _official(request, protocol, dataset, crop, common)
     if protocol == "mmseg":
         return _mmseg(request, origin_config, dataset, common)
     return _danet(request, val or {}, common)
@@ -168,7 +171,11 @@ def _test_size(request: ProtocolRequest, default: tuple[int, int] | None) -> tup
 
 
 def _official(
-    request: ProtocolRequest, protocol: str, dataset: str, common: dict[str, Any]
+    request: ProtocolRequest,
+    protocol: str,
+    dataset: str,
+    dataset_crop: tuple[int, int],
+    common: dict[str, Any],
 ) -> InferenceConfig:
     multi = protocol == "official-ms" or request.multi_scale
     scales = request.scales or (OFFICIAL_MULTI_SCALES if multi else (1.0,))
@@ -178,7 +185,7 @@ def _official(
     elif single_crop:
         crop = (multi_crop, multi_crop) if len(scales) > 1 else (single_crop, single_crop)
     else:
-        crop = _dataset_crop(dataset)
+        crop = dataset_crop
     stride = request.stride or (official_stride(crop[0], len(scales)), official_stride(crop[1], len(scales)))
     return InferenceConfig(
         protocol="official", mode="slide", crop_size=crop, stride=stride, scales=scales,

@@ -127,6 +127,7 @@ def build_inference(
     base_size: int | None = None,
     meta: Any = None,
     dataset: str = "",
+    dataset_crop: tuple[int, int] | None = None,
     val: Mapping[str, Any] | None = None,
 ) -> InferenceConfig:
     """The inference settings the flags ask for, the rest from the model's origin (`meta`), the dataset
@@ -152,6 +153,7 @@ def build_inference(
         origin=getattr(meta, "origin", "danet"),
         origin_config=getattr(meta, "origin_config", ""),
         dataset=dataset,
+        dataset_crop=dataset_crop,
         val=val,
         mean=getattr(meta, "mean", IMAGENET_MEAN),
         std=getattr(meta, "std", IMAGENET_STD),

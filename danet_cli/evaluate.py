@@ -139,7 +139,8 @@ def evaluate(
         protocol=protocol, mode=mode, crop_size=crop_size, stride=stride, flip=flip,
         multi_scale=multi_scale, scales=scales, test_size=test_size, base_size=base_size,
         batch_size=batch_size or default_batch_size(model.device), align_corners=model.meta.align_corners,
-        meta=model.meta, dataset=data.info.name, val=_saved_val(config, model.meta.origin),
+        meta=model.meta, dataset=data.info.name, dataset_crop=data.info.crop_size,
+        val=_saved_val(config, model.meta.origin),
     )  # fmt: skip
     origin = _origin_settings(model.meta, protocol)
     count = len(data) if limit is None else min(limit, len(data))
