@@ -75,12 +75,10 @@ def convert(
         overrides=overrides,
         reporter=reporter,
     )
-    save_checkpoint(
-        output,
-        model,
-        dataset=meta,
-        converted_from={"file": file.name, "format": fmt, "config": model.origin["config"]},
-    )
+    origin = {"file": file.name, "format": fmt}
+    if model.origin["config"]:  # the mmseg config name, which picks mmseg's test settings later
+        origin["config"] = model.origin["config"]
+    save_checkpoint(output, model, dataset=meta, converted_from=origin)
     classes = f"{model.config.num_classes} classes"
     if meta and meta.get("name"):
         classes += f" ({meta['name']})"
