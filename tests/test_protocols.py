@@ -242,3 +242,63 @@ def test_test_size_runs_the_model_resized_and_scores_at_the_original_size() -> N
         probs = predict_probs(torch.zeros(1, 3, 5, 7), stub, config)
         assert probs.shape == (1, 2, 5, 7)
         assert seen[0] in ((10, 14), (16, 16)), protocol  # official pads the 10 x 14 image to the crop
+
+
+def _official_by_the_letter(image: torch.Tensor, forward, base: int, crop: int, scales, flip: bool):  # noqa: ANN001, ANN202
+    """The reference's steps written out literally in float64 with the raw exp (no batching, no logs)."""
+    _, _, h, w = image.shape
+    stride = int(crop * 2 / 3) if len(scales) == 1 else int(crop / 2)
+    scores = torch.zeros(1, 4, h, w, dtype=torch.float64)
+
+    def pad(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        out = torch.full((1, 3, max(height, x.shape[2]), max(width, x.shape[3])), BLACK[0], dtype=x.dtype)
+        out[:, :, : x.shape[2], : x.shape[3]] = x
+        return out
+
+    def rule(window: torch.Tensor) -> torch.Tensor:
+        logits = forward(window).double()
+        return (logits + forward(window.flip(-1)).double().flip(-1) if flip else logits).exp()
+
+    for scale in scales:
+        long = math.ceil(base * scale)
+        height, width = (long, int(w * long / h + 0.5)) if h > w else (int(h * long / w + 0.5), long)
+        image_s = pad(
+            torch.nn.functional.interpolate(image, (height, width), mode="bilinear", align_corners=True),
+            crop,
+            crop,
+        )
+        ph, pw = image_s.shape[2:]
+        acc, count = torch.zeros(1, 4, ph, pw, dtype=torch.float64), torch.zeros(1, 1, ph, pw)
+        for i in range(math.ceil((ph - crop) / stride) + 1):
+            for j in range(math.ceil((pw - crop) / stride) + 1):
+                y0, x0 = i * stride, j * stride
+                y1, x1 = min(y0 + crop, ph), min(x0 + crop, pw)
+                out = rule(pad(image_s[:, :, y0:y1, x0:x1], crop, crop))
+                acc[:, :, y0:y1, x0:x1] += out[:, :, : y1 - y0, : x1 - x0]
+                count[:, :, y0:y1, x0:x1] += 1
+        kept = (acc / count)[:, :, :height, :width]
+        scores += torch.nn.functional.interpolate(kept, (h, w), mode="bilinear", align_corners=True)
+    return scores
+
+
+@pytest.mark.parametrize(
+    ("size", "scales", "flip"), [((23, 37), (1.0,), True), ((37, 23), (0.5, 0.75, 1.25, 2.2), False)]
+)
+def test_official_matches_the_reference_steps_written_out(size, scales, flip) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+    def model(x: torch.Tensor) -> torch.Tensor:  # a convolution plus a window-wide term
+        with torch.no_grad():
+            y = conv(x.float())
+            return y + 3 * y.mean(dim=(2, 3), keepdim=True)
+
+    image = torch.randn(1, 3, *size)
+    config = InferenceConfig(
+        protocol="official", crop_size=(16, 16), stride=(official_stride(16, len(scales)),) * 2,
+        scales=scales, flip=flip, base_size=40, pad_value=BLACK, batch_size=3,
+    )  # fmt: skip
+    ours = official_log_scores(image, model, config).double()
+    expected = _official_by_the_letter(image, model, 40, 16, scales, flip).log()
+    assert torch.allclose(ours, expected, atol=1e-4)
+    assert torch.equal(ours.argmax(1), expected.argmax(1))
