@@ -2,9 +2,10 @@
 
 Protocols (`--protocol`): ``danet`` (danet's own: flush windows, softmax averaged), ``official`` and
 ``official-ms`` (the official DANet evaluator, single- and multi-scale) and ``mmseg``
-(mmsegmentation's test pipeline). Without a flag a file converted from the official release runs
+(mmsegmentation's test pipeline). Without `--protocol` a file from the official release runs
 ``official``, an mmseg file ``mmseg`` (its config's test settings where the config name is known), a
-danet checkpoint its recipe's validation settings (`val:`).
+danet checkpoint its recipe's validation settings (`val:`), with the other flags applied on top. A
+named `--protocol` starts from that protocol's defaults for the dataset.
 
 Per-dataset defaults:
 
@@ -131,6 +132,8 @@ def resolve_inference(
     `val` is a danet checkpoint's saved `val:` settings (its recipe's); `dataset` the evaluated one and
     `dataset_crop` its crop size (default: the registered dataset's).
     """
+    if val and origin == "danet" and request.protocol is None:
+        request = _with_saved(request, saved_request(val))
     protocol = request.protocol or default_protocol(origin)
     if protocol not in PROTOCOL_NAMES:
         raise ConfigError(f"unknown protocol {protocol!r}; valid: {', '.join(PROTOCOL_NAMES)}")
@@ -141,7 +144,7 @@ def resolve_inference(
         return _official(request, protocol, dataset, crop, common)
     if protocol == "mmseg":
         return _mmseg(request, origin_config, dataset, common)
-    return _danet(request, val or {}, common)
+    return _danet(request, common)
 
 
 def _check_conflicts(request: ProtocolRequest, protocol: str) -> None:
@@ -219,21 +222,53 @@ def _mmseg(
     )  # fmt: skip
 
 
-def _danet(request: ProtocolRequest, val: Mapping[str, Any], common: dict[str, Any]) -> InferenceConfig:
-    """danet's own protocol: the flags over the recipe's validation settings (`val`)."""
+def _danet(request: ProtocolRequest, common: dict[str, Any]) -> InferenceConfig:
+    """danet's own protocol: whole, or flush windows with a 2/3-crop stride by default."""
     windows = bool(request.crop_size or request.stride)
-    mode = request.mode or ("slide" if windows else str(val.get("mode") or "whole"))
-    crop = request.crop_size or _pair(val.get("crop_size")) or (768, 768)
-    stride = (
-        request.stride or (_pair(val.get("stride")) if not request.crop_size else None) or _two_thirds(crop)
-    )
-    saved_scales = tuple(float(s) for s in val.get("scales") or (1.0,))
-    scales = _scales(request, MULTI_SCALES) if request.scales or request.multi_scale else saved_scales
-    flip = bool(val.get("flip", False)) if request.flip is None else request.flip
+    crop = request.crop_size or (768, 768)
     return InferenceConfig(
-        protocol="danet", mode=mode, crop_size=crop, stride=stride, scales=scales, flip=flip,
-        test_size=_test_size(request, _pair(val.get("test_size"))), **common,
+        protocol="danet", mode=request.mode or ("slide" if windows else "whole"), crop_size=crop,
+        stride=request.stride or _two_thirds(crop), scales=_scales(request, MULTI_SCALES),
+        flip=bool(request.flip), test_size=_test_size(request, None), **common,
     )  # fmt: skip
+
+
+def saved_request(val: Mapping[str, Any]) -> ProtocolRequest:
+    """A recipe's `val:` settings (as saved in a danet checkpoint's config) as a request."""
+    protocol = str(val.get("protocol") or "danet")
+    mode = None if protocol == "official" else str(val.get("mode") or "whole")
+    windows = protocol == "official" or mode == "slide"
+    scales = tuple(float(s) for s in val.get("scales") or (1.0,))
+    return ProtocolRequest(
+        protocol=protocol, mode=mode,
+        crop_size=_pair(val.get("crop_size")) if windows else None,
+        stride=_pair(val.get("stride")) if windows else None,
+        flip=bool(val.get("flip", False)), scales=scales,
+        test_size=_pair(val.get("test_size")) or (0, 0),
+        base_size=int(val["base_size"]) if val.get("base_size") else None,
+    )  # fmt: skip
+
+
+def _with_saved(flags: ProtocolRequest, saved: ProtocolRequest) -> ProtocolRequest:
+    """The flags (no --protocol) over a checkpoint's saved validation settings.
+
+    --multi-scale or --scales drop the saved windows (each protocol has its own multi-scale ones),
+    --crop-size drops the saved stride, --mode whole both.
+    """
+    rescaled = flags.multi_scale or bool(flags.scales)
+    keep_crop = flags.mode != "whole" and not rescaled
+    own_windows = bool(flags.crop_size or flags.stride)
+    return ProtocolRequest(
+        protocol=saved.protocol,
+        mode=flags.mode or ("slide" if own_windows and saved.mode else saved.mode),
+        crop_size=flags.crop_size or (saved.crop_size if keep_crop else None),
+        stride=flags.stride or (saved.stride if keep_crop and not flags.crop_size else None),
+        flip=saved.flip if flags.flip is None else flags.flip,
+        multi_scale=flags.multi_scale,
+        scales=flags.scales or (None if rescaled else saved.scales),
+        test_size=flags.test_size or saved.test_size,
+        base_size=flags.base_size or saved.base_size,
+    )
 
 
 def _pair(value: Any) -> tuple[int, int] | None:
@@ -251,18 +286,8 @@ def val_inference(
     val: Any, *, align_corners: bool, mean: Sequence[float], std: Sequence[float]
 ) -> InferenceConfig:
     """The inference settings of a recipe's `val:` block (a `ValConfig`), for training-time validation."""
-    windows = val.protocol == "official" or (val.protocol == "mmseg" and val.mode == "slide")
-    request = ProtocolRequest(
-        protocol=val.protocol if val.protocol != "danet" else None,
-        mode=val.mode if val.protocol == "mmseg" else None,
-        crop_size=val.crop_size if windows else None,
-        stride=val.stride if windows else None,
-        flip=val.flip,
-        scales=val.scales,
-        test_size=val.test_size,
-        base_size=val.base_size,
-    )
-    settings = {k: getattr(val, k) for k in ("mode", "crop_size", "stride", "scales", "flip", "test_size")}
+    from dataclasses import asdict
+
     return resolve_inference(
-        request, val=settings, mean=mean, std=std, align_corners=align_corners, batch_size=val.batch_size
+        saved_request(asdict(val)), mean=mean, std=std, align_corners=align_corners, batch_size=val.batch_size
     )
