@@ -169,3 +169,29 @@ def test_origin_is_read_from_each_layout() -> None:
     converted = {"converted_from": {"file": MMSEG_FILE, "format": "mmseg"}}
     assert checkpoint_origin(converted, "danet")["config"] == "danet_r18-d8_512x512_80k_ade20k"
     assert checkpoint_origin({"format": "danet"}, "danet") == {"origin": "danet", "config": ""}
+
+
+def test_saved_validation_settings_are_the_default_and_flags_apply_on_top() -> None:
+    val = {"protocol": "official", "mode": "slide", "base_size": 2048, "crop_size": [768, 768]}
+    val.update(stride=[512, 512], flip=False, scales=[1.0], test_size=None)
+    common = {"mean": (0.5,) * 3, "std": (0.25,) * 3, "align_corners": True, "batch_size": 1}
+    saved = resolve_inference(ProtocolRequest(), val=val, dataset="cityscapes", **common)
+    assert (saved.name, saved.crop_size, saved.flip, saved.base_size) == ("official", (768, 768), False, 2048)
+    multi = resolve_inference(
+        ProtocolRequest(multi_scale=True, flip=True), val=val, dataset="cityscapes", **common
+    )
+    assert (multi.name, multi.crop_size, multi.stride, multi.flip) == (
+        "official-ms",
+        (1024, 1024),
+        (512, 512),
+        True,
+    )
+    named = resolve_inference(ProtocolRequest(protocol="danet"), val=val, dataset="cityscapes", **common)
+    assert (named.name, named.mode) == ("danet", "whole")
+
+
+def test_recipe_val_protocol_is_checked() -> None:
+    from danet.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="val.protocol"):
+        TrainConfig.from_dict({"dataset": "synthetic", "val": {"protocol": "nope"}})
