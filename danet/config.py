@@ -48,6 +48,9 @@ class ValConfig:
     flip: bool = False
     batch_size: int = 2
     limit: int | None = None  # score only the first N images (quick looks; not the real number)
+    protocol: str = "danet"  # danet | official | mmseg (see danet.protocols)
+    test_size: tuple[int, int] | None = None  # (long, short): keep-ratio resize before inference
+    base_size: int | None = None  # official protocol: long side at scale 1.0 (None: the image's)
 
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -139,6 +142,8 @@ def _validate(c: TrainConfig) -> None:
         (0 < c.scale_range[0] <= c.scale_range[1], "scale_range must be [low, high] with 0 < low <= high"),
         (c.crop_size is None or min(c.crop_size) >= 1, "crop_size must be positive"),
         (c.val.mode in ("whole", "slide"), "val.mode must be whole or slide"),
+        (c.val.protocol in ("danet", "official", "mmseg"), "val.protocol must be danet, official or mmseg"),
+        (c.val.test_size is None or min(c.val.test_size) >= 1, "val.test_size must be two positive sizes"),
         (0 <= c.min_lr < c.lr, "min_lr must be at least 0 and below lr"),
         (0 < c.cat_max_ratio <= 1, "cat_max_ratio must be in (0, 1]"),
     ]

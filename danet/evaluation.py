@@ -80,6 +80,7 @@ def inference_settings(config: InferenceConfig) -> dict[str, Any]:
     """The inference options as plain JSON values (tuples become lists, `extras` dropped)."""
     settings = asdict(config)
     settings.pop("extras", None)
+    settings["protocol"] = config.name  # official-ms for the official protocol with several scales
     return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 

@@ -75,8 +75,9 @@ class Predictor:
     """Predicts segmentation masks with a checkpoint (danet, official, mmseg or any registered backend).
 
     `checkpoint` may also be a loaded backend or an `nn.Module`. `mode`, `flip`, `scales`, `crop_size`
-    and `stride` set the test-time protocol (or pass a whole `inference` config); `batch_size` images
-    (or windows) go through the model at once.
+    and `stride` set danet's test-time protocol; `protocol` ("official", "official-ms", "mmseg",
+    "danet") picks a named one with its defaults for the model's dataset, and `inference` a ready
+    config. `batch_size` images (or windows) go through the model at once.
     """
 
     def __init__(
@@ -94,9 +95,12 @@ class Predictor:
         backend: str | None = None,
         trust: bool = False,
         inference: InferenceConfig | None = None,
+        protocol: str | None = None,
     ) -> None:
         self.backend = open_backend(checkpoint, backend, device=device, precision=precision, trust=trust)
         self.meta: ModelMeta = self.backend.meta
+        if protocol is not None:  # a named protocol with the defaults of the model's origin and dataset
+            inference = protocol_inference(protocol, self.meta, batch_size)
         if inference is not None:  # a ready protocol (the CLI's flags); the model decides align_corners
             self.config = replace(inference, align_corners=self.meta.align_corners)
             return
@@ -161,3 +165,14 @@ def _pair(value: Sequence[int] | int, what: str) -> tuple[int, int]:
     if len(values) != 2:
         raise ConfigError(f"{what} needs two numbers (height width), got {value}")
     return values[0], values[1]
+
+
+def protocol_inference(protocol: str, meta: ModelMeta, batch_size: int = 1) -> InferenceConfig:
+    """A named protocol's settings for a model, with the defaults of its origin and dataset."""
+    from danet.protocols import ProtocolRequest, resolve_inference
+
+    return resolve_inference(
+        ProtocolRequest(protocol=protocol), origin=meta.trained_by, origin_config=meta.mmseg_config,
+        dataset=meta.dataset, mean=meta.mean, std=meta.std, align_corners=meta.align_corners,
+        batch_size=batch_size,
+    )  # fmt: skip

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,8 +12,6 @@ from danet.errors import ConfigError
 
 if TYPE_CHECKING:
     from danet.inference import InferenceConfig
-
-_PROTOCOLS = ("official",)
 
 CheckpointArg = Annotated[
     str | None,
@@ -26,9 +25,52 @@ ModeOption = Annotated[str | None, typer.Option(help="whole (one pass per image)
 CropSizeOption = Annotated[
     str | None, typer.Option(help="Slide window: SIZE or H,W (default 768; implies --mode slide).")
 ]
-StrideOption = Annotated[str | None, typer.Option(help="Slide step: SIZE or H,W (default 2/3 crop).")]
-FlipOption = Annotated[bool, typer.Option("--flip", help="Also average the horizontally flipped image.")]
-MultiScaleOption = Annotated[bool, typer.Option("--multi-scale", help="Average scales 0.5-1.75 (step 0.25).")]
+StrideOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Slide step: SIZE or H,W [default: 2/3 crop; official-ms: 1/2 crop].", show_default=False
+    ),
+]
+ProtocolOption = Annotated[
+    str | None,
+    typer.Option(
+        help="danet (flush windows, softmax averaged), official (the official DANet evaluator: black-padded "
+        "windows, exp of flip-summed logits; Cityscapes base 2048, crop 768, stride 512, flip), official-ms "
+        "(its multi-scale run: scales 0.5-2.2, crop 1024, stride crop/2) or mmseg (mmsegmentation's test "
+        "pipeline: test-size resize, whole or slide, logits averaged). Default: the file's origin "
+        "(official, mmseg; danet checkpoints: their recipe's validation settings).",
+        show_default=False,
+    ),
+]
+BaseSizeOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help="official: long side at scale 1.0 [default: Cityscapes 2048, else each image's]."
+    ),
+]
+TestSizeOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Keep-ratio resize to LONG,SHORT before inference (e.g. 2048,512), scored at the original "
+        "size; none: no resize [default: mmseg: the dataset's test scale; danet: the recipe's].",
+        show_default=False,
+    ),
+]
+FlipOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--flip/--no-flip",
+        help="Also run the horizontally flipped image [default: on for official, else off].",
+        show_default=False,
+    ),
+]
+MultiScaleOption = Annotated[
+    bool,
+    typer.Option(
+        "--multi-scale",
+        help="Several scales: danet/mmseg 0.5-1.75 (mmseg: of the test size), official 0.5-2.2.",
+    ),
+]
 ScalesOption = Annotated[str | None, typer.Option(help="Scales to average, e.g. 0.75,1,1.25.")]
 DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
 PrecisionOption = Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")]
@@ -63,41 +105,75 @@ def parse_scales(text: str) -> tuple[float, ...]:
     return scales
 
 
+def parse_test_size(text: str) -> tuple[int, int]:
+    """`2048,512` -> (2048, 512) (long, short bounds); `none` -> (0, 0): no resize."""
+    if text.strip().lower() in ("none", "original", "0"):
+        return (0, 0)
+    return parse_pair(text.replace("x", ","), "--test-size")
+
+
 def build_inference(
     *,
     protocol: str | None,
     mode: str | None,
     crop_size: str | None,
     stride: str | None,
-    flip: bool,
+    flip: bool | None,
     multi_scale: bool,
     scales: str | None,
     batch_size: int,
     align_corners: bool,
+    test_size: str | None = None,
+    base_size: int | None = None,
+    meta: Any = None,
+    dataset: str = "",
+    dataset_crop: tuple[int, int] | None = None,
+    val: Mapping[str, Any] | None = None,
 ) -> InferenceConfig:
-    """The inference settings the flags ask for (the protocol fixes mode, crop, stride and flip)."""
-    from dataclasses import replace
+    """The inference settings the flags ask for, the rest from the model's origin (`meta`), the dataset
+    and a danet checkpoint's saved validation settings (`val`); see `danet.protocols`."""
+    from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD
+    from danet.protocols import ProtocolRequest, resolve_inference
 
-    from danet.inference import MULTI_SCALES, InferenceConfig, official_protocol
-
-    chosen_scales = parse_scales(scales) if scales else MULTI_SCALES if multi_scale else (1.0,)
-    if protocol is not None:
-        if protocol not in _PROTOCOLS:
-            raise ConfigError(f"unknown protocol {protocol!r}; valid: {', '.join(_PROTOCOLS)}")
-        if mode or crop_size or stride:
-            raise ConfigError("--protocol official fixes --mode, --crop-size and --stride; drop them")
-        base = official_protocol()
-        return replace(base, scales=chosen_scales, batch_size=batch_size, align_corners=align_corners)
-    if mode == "whole" and (crop_size or stride):
-        raise ConfigError("--crop-size and --stride set sliding windows; use them with --mode slide")
-    crop = parse_pair(crop_size, "--crop-size") if crop_size else (768, 768)
-    step = parse_pair(stride, "--stride") if stride else (max(1, crop[0] * 2 // 3), max(1, crop[1] * 2 // 3))
-    return InferenceConfig(
-        mode=mode or ("slide" if crop_size or stride else "whole"),
-        crop_size=crop,
-        stride=step,
-        scales=chosen_scales,
+    if mode is not None and mode not in ("whole", "slide"):
+        raise ConfigError(f"unknown --mode {mode!r}; use whole or slide")
+    request = ProtocolRequest(
+        protocol=protocol,
+        mode=mode,
+        crop_size=parse_pair(crop_size, "--crop-size") if crop_size else None,
+        stride=parse_pair(stride, "--stride") if stride else None,
         flip=flip,
-        batch_size=batch_size,
-        align_corners=align_corners,
+        multi_scale=multi_scale,
+        scales=parse_scales(scales) if scales else None,
+        test_size=parse_test_size(test_size) if test_size else None,
+        base_size=base_size,
     )
+    return resolve_inference(
+        request,
+        origin=getattr(meta, "trained_by", "danet"),
+        origin_config=getattr(meta, "mmseg_config", ""),
+        dataset=dataset,
+        dataset_crop=dataset_crop,
+        val=val,
+        mean=getattr(meta, "mean", IMAGENET_MEAN),
+        std=getattr(meta, "std", IMAGENET_STD),
+        align_corners=align_corners,
+        batch_size=batch_size,
+    )
+
+
+def describe_inference(settings: Mapping[str, Any]) -> str:
+    """One line for the console: protocol, windows, sizes, scales, flip."""
+    text = f"protocol {settings['protocol']}: "
+    if settings["protocol"].startswith("official"):
+        base = settings["base_size"] or "image long side"
+        text += f"base {base} crop {settings['crop_size']} stride {settings['stride']}"
+    else:
+        text += settings["mode"]
+        if settings["mode"] == "slide":
+            text += f" crop {settings['crop_size']} stride {settings['stride']}"
+    if settings.get("test_size"):
+        text += f", test size {settings['test_size']}"
+    if len(settings["scales"]) > 1 or settings["scales"][0] != 1.0:
+        text += f", scales {settings['scales']}"
+    return text + (", flip" if settings["flip"] else "")

@@ -75,7 +75,10 @@ def convert(
         reporter=reporter,
     )
     record = meta.dataset_record()
-    save_checkpoint(output, model, dataset=record, converted_from={"file": file.name, "format": fmt})
+    converted_from = {"file": file.name, "format": fmt}
+    if meta.mmseg_config:  # the mmseg config name, which picks mmseg's test settings later
+        converted_from["config"] = meta.mmseg_config
+    save_checkpoint(output, model, dataset=record, converted_from=converted_from)
     classes = f"{model.config.num_classes} classes"
     if meta.dataset:
         classes += f" ({meta.dataset})"

@@ -11,6 +11,7 @@ import typer
 
 from danet_cli._options import (
     BackendOption,
+    BaseSizeOption,
     CheckpointArg,
     CropSizeOption,
     DeviceOption,
@@ -18,15 +19,17 @@ from danet_cli._options import (
     ModeOption,
     MultiScaleOption,
     PrecisionOption,
+    ProtocolOption,
     ScalesOption,
     StrideOption,
+    TestSizeOption,
     TrustOption,
     build_inference,
+    describe_inference,
 )
 
 if TYPE_CHECKING:
     from danet.evaluation import EvaluationResult
-    from danet.inference import InferenceConfig
 
 _HELP = "Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labelled split."
 
@@ -56,30 +59,20 @@ def _pct(value: float) -> str:
     return "-" if math.isnan(value) else f"{100 * value:.2f}%"
 
 
-def describe(settings: dict[str, Any]) -> str:
-    text = settings["mode"]
-    if settings["mode"] == "slide":
-        text += f" crop {settings['crop_size']} stride {settings['stride']}"
-    if len(settings["scales"]) > 1 or settings["scales"][0] != 1.0:
-        text += f", scales {settings['scales']}"
-    return text + (", flip" if settings["flip"] else "")
-
-
 def evaluate(
     checkpoint: CheckpointArg = None,
     dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the checkpoint's).")] = None,
     data_root: Annotated[str | None, typer.Option(help="Dataset folder (default: the checkpoint's).")] = None,
     split: Annotated[str, typer.Option(help="Labelled split to score.")] = "val",
-    protocol: Annotated[
-        str | None,
-        typer.Option(help="'official': slide 768, stride 512, flip (the official single-scale protocol)."),
-    ] = None,
+    protocol: ProtocolOption = None,
     mode: ModeOption = None,
     crop_size: CropSizeOption = None,
     stride: StrideOption = None,
-    flip: FlipOption = False,
+    flip: FlipOption = None,
     multi_scale: MultiScaleOption = False,
     scales: ScalesOption = None,
+    test_size: TestSizeOption = None,
+    base_size: BaseSizeOption = None,
     batch_size: Annotated[
         int | None,
         typer.Option(min=1, help="Images or windows per forward pass [default: 2 on the CPU, 8 on GPUs]."),
@@ -97,7 +90,7 @@ def evaluate(
     """Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labelled split."""
     from danet.backends import load_backend
     from danet.checkpoints import resolve
-    from danet.evaluation import check_classes, evaluate_dataset, open_dataset
+    from danet.evaluation import check_classes, evaluate_dataset, inference_settings, open_dataset
     from danet.fileio import atomic_write_text
     from danet.inference import default_batch_size
     from danet_cli._console import RichReporter
@@ -108,20 +101,17 @@ def evaluate(
     data = open_dataset(model.meta, name=dataset, root=data_root, split=split)
     check_classes(model.meta, data, reporter)
     inference = build_inference(
-        protocol=protocol,
-        mode=mode,
-        crop_size=crop_size,
-        stride=stride,
-        flip=flip,
-        multi_scale=multi_scale,
-        scales=scales,
-        batch_size=batch_size or default_batch_size(model.device),
-        align_corners=model.meta.align_corners,
-    )
+        protocol=protocol, mode=mode, crop_size=crop_size, stride=stride, flip=flip,
+        multi_scale=multi_scale, scales=scales, test_size=test_size, base_size=base_size,
+        batch_size=batch_size or default_batch_size(model.device), align_corners=model.meta.align_corners,
+        meta=model.meta, dataset=data.info.name, dataset_crop=data.info.crop_size,
+        val=_saved_val(dict(model.meta.train_config), model.meta.trained_by),
+    )  # fmt: skip
+    origin = _origin_settings(model.meta, protocol)
     count = len(data) if limit is None else min(limit, len(data))
     reporter.info(
         f"evaluating {path} on {data.info.name} {split} ({count} images, {data.root}) "
-        f"on {model.device}: {describe(_settings(inference))}"
+        f"on {model.device}: {describe_inference(inference_settings(inference))} ({origin['protocol_from']})"
     )
     result = evaluate_dataset(
         model.forward,
@@ -139,15 +129,27 @@ def evaluate(
     report(result, names, reporter)
     if json_path is not None:
         payload = {**result.to_json(names), "checkpoint": str(path), "dataset": data.info.name}
+        payload["settings"].update(origin)
         payload.update(split=split, data_root=str(data.root), backend=model.name)
         atomic_write_text(json_path, json.dumps(payload, indent=2) + "\n")
         reporter.info(f"wrote {json_path}")
 
 
-def _settings(inference: InferenceConfig) -> dict[str, Any]:
-    from danet.evaluation import inference_settings
+def _saved_val(config: dict[str, Any], origin: str) -> dict[str, Any] | None:
+    """A danet checkpoint's recipe validation settings (`val:` of its saved training config)."""
+    val = config.get("val") if origin == "danet" else None
+    return dict(val) if isinstance(val, dict) else None
 
-    return inference_settings(inference)
+
+def _origin_settings(meta: Any, protocol: str | None) -> dict[str, str]:
+    """Where the checkpoint's weights come from and why this protocol ran (for the console and --json)."""
+    if protocol is not None:
+        source = "--protocol"
+    elif meta.trained_by == "danet":
+        source = "the recipe's validation settings"
+    else:
+        source = f"the {meta.trained_by} origin of the checkpoint"
+    return {"origin": meta.trained_by, "origin_config": meta.mmseg_config, "protocol_from": source}
 
 
 def register(app: typer.Typer) -> None:

@@ -10,14 +10,17 @@ import typer
 from danet.errors import ConfigError
 from danet_cli._options import (
     BackendOption,
+    BaseSizeOption,
     CropSizeOption,
     DeviceOption,
     FlipOption,
     ModeOption,
     MultiScaleOption,
     PrecisionOption,
+    ProtocolOption,
     ScalesOption,
     StrideOption,
+    TestSizeOption,
     TrustOption,
 )
 
@@ -57,12 +60,15 @@ def predict(
         bool, typer.Option("--save-frames", help="For videos, also write every frame's output.")
     ] = False,
     alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Colour opacity of overlays.")] = 0.5,
+    protocol: ProtocolOption = None,
     mode: ModeOption = None,
     crop_size: CropSizeOption = None,
     stride: StrideOption = None,
-    flip: FlipOption = False,
+    flip: FlipOption = None,
     multi_scale: MultiScaleOption = False,
     scales: ScalesOption = None,
+    test_size: TestSizeOption = None,
+    base_size: BaseSizeOption = None,
     batch_size: Annotated[
         int, typer.Option(min=1, help="Images (of one size) or windows per forward pass.")
     ] = 1,
@@ -77,25 +83,29 @@ def predict(
 ) -> None:
     """Predict masks for images, folders, glob patterns and videos."""
     from danet.checkpoints import resolve
+    from danet.evaluation import inference_settings
     from danet.fileio import increment_dir
     from danet.media import FORMATS, PredictionWriter, format_suffix
     from danet.predict_files import predict_sources
-    from danet.predictor import Predictor
+    from danet.predictor import Predictor, open_backend
     from danet.sources import expand_sources, output_paths
     from danet_cli._console import RichReporter
-    from danet_cli._options import build_inference
+    from danet_cli._options import build_inference, describe_inference
 
     if output_format not in FORMATS:
         raise ConfigError(f"unknown --format {output_format!r}; use one of {', '.join(FORMATS)}")
     reporter = RichReporter()
     found = expand_sources(sources, recursive)
     path = resolve(checkpoint, reporter=reporter)
+    model = open_backend(path, backend, device=device, precision=precision, trust=trust)
+    meta = model.meta
     inference = build_inference(
-        protocol=None, mode=mode, crop_size=crop_size, stride=stride, flip=flip,
-        multi_scale=multi_scale, scales=scales, batch_size=batch_size, align_corners=False,
+        protocol=protocol, mode=mode, crop_size=crop_size, stride=stride, flip=flip,
+        multi_scale=multi_scale, scales=scales, test_size=test_size, base_size=base_size,
+        batch_size=batch_size, align_corners=meta.align_corners, meta=meta, dataset=meta.dataset,
+        val=meta.train_config.get("val") if meta.trained_by == "danet" else None,
     )  # fmt: skip
-    predictor = Predictor(path, device, precision, backend=backend, trust=trust, inference=inference)
-    meta = predictor.meta
+    predictor = Predictor(model, inference=inference)
     writer = PredictionWriter(
         output_format, num_classes=meta.num_classes, names=meta.class_names, palette=meta.palette,
         ignore_index=meta.ignore_index, dataset=meta.dataset, alpha=alpha,
@@ -107,7 +117,10 @@ def predict(
     else:
         folder = output if output is not None else increment_dir(Path("runs/predict"), name, create=False)
         targets = output_paths(found, folder, format_suffix(output_format))
-    reporter.info(f"predicting {len(found)} source(s) with {path} on {predictor.device} ({meta.model_name})")
+    reporter.info(
+        f"predicting {len(found)} source(s) with {path} on {predictor.device} ({meta.model_name}), "
+        f"{describe_inference(inference_settings(inference))}"
+    )
     summary = predict_sources(
         predictor, found, targets, writer, overwrite=overwrite, skip_errors=skip_errors,
         save_frames=save_frames, reporter=reporter,

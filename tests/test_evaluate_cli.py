@@ -127,19 +127,24 @@ def test_official_protocol_settings(setup: dict[str, Path], monkeypatch: pytest.
         return original(forward, dataset, **{**kwargs, "limit": 0})
 
     monkeypatch.setattr(danet.evaluation, "evaluate_dataset", spy)
-    result = invoke(
-        "eval", str(setup["checkpoint"]), "--protocol", "official", "--batch-size", "2", "--device", "cpu"
-    )
+    args = ("eval", str(setup["checkpoint"]), "--batch-size", "2", "--device", "cpu", "--crop-size", "768")
+    result = invoke(*args, "--protocol", "official")
     assert result.exit_code == 0, result.output
     config = seen["inference"]
-    assert (config.mode, config.crop_size, config.stride, config.flip) == (
-        "slide",
+    assert (config.protocol, config.crop_size, config.stride, config.flip) == (
+        "official",
         (768, 768),
         (512, 512),
         True,
     )
-    assert config.scales == (1.0,) and config.batch_size == 2
+    assert config.scales == (1.0,) and config.batch_size == 2 and config.base_size is None
+    assert config.pad_value == pytest.approx((-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225))
     assert seen["num_classes"] == 3 and seen["ignore_index"] == 255
+    result = invoke(*args, "--protocol", "official-ms", "--base-size", "96")
+    assert result.exit_code == 0, result.output
+    config = seen["inference"]
+    assert config.scales == (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.2) and config.stride == (384, 384)
+    assert config.base_size == 96 and "protocolofficial-ms" in "".join(result.output.split())  # folded lines
 
 
 def test_protocol_with_window_flags_is_an_error(setup: dict[str, Path]) -> None:

@@ -230,6 +230,29 @@ def mmseg_settings(meta: Any, filename: str = "") -> dict[str, Any]:
     return {"align_corners": "769x769" in names or "(769, 769)" in names}
 
 
+def checkpoint_origin(obj: Any, fmt: str, filename: str = "") -> dict[str, str]:
+    """Who trained the weights, which picks `danet evaluate`'s default protocol (`danet.protocols`).
+
+    ``{"origin": "official" | "mmseg" | "danet", "config": mmseg config name or ""}``; the mmseg name
+    comes from the file's meta (``exp_name`` / stored config file name) or the file name. A danet
+    checkpoint written by `danet convert` keeps the origin of the file it came from (``converted_from``).
+    """
+    from danet.protocols import mmseg_config_name
+
+    if fmt == "danet":
+        source = obj.get("converted_from") if isinstance(obj, Mapping) else None
+        if not isinstance(source, Mapping) or source.get("format") not in ("official", "mmseg"):
+            return {"origin": "danet", "config": ""}
+        config = str(source.get("config") or "") or mmseg_config_name(str(source.get("file") or ""))
+        return {"origin": str(source["format"]), "config": config if source["format"] == "mmseg" else ""}
+    if fmt != "mmseg":
+        return {"origin": "official" if fmt == "official" else "danet", "config": ""}
+    meta = obj.get("meta") if isinstance(obj, Mapping) else None
+    meta = meta if isinstance(meta, Mapping) else {}
+    names = [str(meta.get("exp_name") or ""), str(meta.get("config_name") or ""), filename]
+    return {"origin": "mmseg", "config": next((n for n in map(mmseg_config_name, names) if n), "")}
+
+
 def _dataset_name(texts: list[str]) -> str:
     for text in texts:
         lowered = text.lower()
@@ -333,7 +356,9 @@ def convert_to_danet(
         stored = file_dataset_meta(obj, fmt, filename)
         _report(reporter, fmt, config, dropped, filled)
     record = _resolve_dataset_meta(stored, dataset, model.config.num_classes, source)
-    return model.eval(), model_meta(model.config, record, _train_config(obj, fmt), fmt, source)
+    trained = checkpoint_origin(obj, fmt, filename)
+    meta = model_meta(model.config, record, _train_config(obj, fmt), fmt, source)
+    return model.eval(), replace(meta, trained_by=trained["origin"], mmseg_config=trained["config"])
 
 
 def model_meta(
@@ -379,6 +404,7 @@ def _report(reporter: Reporter, fmt: str, config: ModelConfig, dropped: list[str
 
 __all__ = [
     "FORMATS",
+    "checkpoint_origin",
     "convert_to_danet",
     "detect_format",
     "extract_state_dict",

@@ -24,8 +24,10 @@ class ModelMeta:
     """What inference needs to know besides the weights, and where the weights came from.
 
     `origin` is the layout the weights were read from (danet, official, mmseg, state_dict) or the
-    exported format (onnx, torchscript); `source` the file. `train_config` is the resolved training
-    config a danet checkpoint was written with ({} for converted or exported files).
+    exported format (onnx, torchscript); `source` the file. `trained_by` says who trained the weights
+    (it picks `danet evaluate`'s default protocol) and survives conversion and export. `train_config`
+    is the resolved training config a danet checkpoint was written with ({} for converted or exported
+    files).
     """
 
     model_name: str
@@ -40,6 +42,8 @@ class ModelMeta:
     align_corners: bool = True
     origin: str = ""
     source: str = ""
+    trained_by: str = "danet"  # whose recipe and evaluator the weights follow: danet | official | mmseg
+    mmseg_config: str = ""  # the mmseg config name when known, e.g. danet_r50-d8_769x769_40k_cityscapes
     train_config: Mapping[str, Any] = field(default_factory=dict, compare=False)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -84,6 +88,8 @@ class ModelMeta:
             "danet.data_root": self.data_root,
             "danet.ignore_index": str(self.ignore_index),
             "danet.origin": self.origin,
+            "danet.trained_by": self.trained_by,
+            "danet.mmseg_config": self.mmseg_config,
             "danet.train_config": json.dumps(dict(self.train_config), default=str),
         }
 
@@ -104,6 +110,8 @@ class ModelMeta:
                 align_corners=bool(json.loads(values.get("danet.align_corners", "true"))),
                 origin=origin or values.get("danet.origin", ""),
                 source=source,
+                trained_by=values.get("danet.trained_by", "danet") or "danet",
+                mmseg_config=values.get("danet.mmseg_config", ""),
                 train_config=dict(json.loads(values.get("danet.train_config", "{}"))),
             )
         except (KeyError, ValueError, TypeError) as error:

@@ -1,4 +1,8 @@
-"""Periodic validation: the real metric on the full-size validation images (never a centre crop)."""
+"""Periodic validation: the real metric on the full-size validation images (never a centre crop).
+
+The recipe's `val:` block picks the protocol, windows and test-time resize (`danet.protocols`), so
+the numbers logged during training follow the protocol of the recipe's anchor.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from typing import Any
 
 from danet.backends.torch_backend import TorchBackend
 from danet.checkpoints import unwrap
+from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD
 from danet.evaluation import evaluate_dataset
-from danet.inference import InferenceConfig
+from danet.protocols import val_inference
 
 
 class Validator:
@@ -17,15 +22,11 @@ class Validator:
 
     def __init__(self, trainer: Any, dataset: Any) -> None:
         self.trainer, self.dataset = trainer, dataset
-        val = trainer.config.val
-        self.inference = InferenceConfig(
-            mode=val.mode,
-            crop_size=val.crop_size,
-            stride=val.stride,
-            scales=val.scales,
-            flip=val.flip,
-            batch_size=val.batch_size,
+        self.inference = val_inference(
+            trainer.config.val,
             align_corners=bool(trainer.config.model_options.get("align_corners", True)),
+            mean=IMAGENET_MEAN,
+            std=IMAGENET_STD,
         )
         self.improved = False
         self.last_iteration: int | None = None

@@ -3,62 +3,42 @@
 Everything here works on a *logits function*: a callable mapping a normalised float batch
 (B, 3, h, w) to logits (B, K, h, w) at the same size. The PyTorch backend wraps a model (with
 device, precision and `inference_mode`), the ONNX Runtime backend wraps a session, so sliding
-windows, scales and flips are written once.
+windows, scales and flips are written once, for every backend.
 
-Combination rule: per window, flips and scales, softmax probabilities are averaged.
-Windows, flips and (in slide mode) scales are batched together instead of run one by one.
+Three protocols (`InferenceConfig.protocol`), each a pure function of the logits function:
+
+- ``danet``: windows moved flush with the image end, softmax probabilities averaged over windows,
+  flips and scales (this package). Windows, flips and (in slide mode) scales are batched.
+- ``official``: the official DANet evaluator step for step (`danet.inference.official`).
+- ``mmseg``: mmsegmentation's test pipeline (`danet.inference.mmseg`).
+
+`InferenceConfig.test_size` (LONG, SHORT) first resizes each image keep-ratio as mmsegmentation's
+`Resize(keep_ratio=True)` does; every protocol returns its scores at the ORIGINAL image size.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from danet.errors import ConfigError
-
-LogitsFn = Callable[[torch.Tensor], torch.Tensor]
-MODES = ("whole", "slide")
-MULTI_SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-
-
-@dataclass(frozen=True)
-class InferenceConfig:
-    """How to turn an image into class probabilities."""
-
-    mode: str = "whole"
-    crop_size: tuple[int, int] = (768, 768)
-    stride: tuple[int, int] = (512, 512)
-    scales: tuple[float, ...] = (1.0,)
-    flip: bool = False
-    batch_size: int = 4
-    align_corners: bool = False
-    extras: dict[str, object] = field(default_factory=dict, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"unknown inference mode {self.mode!r}; use whole or slide")
-        if not self.scales or any(s <= 0 for s in self.scales):
-            raise ConfigError(f"scales must be positive numbers, got {self.scales}")
-        if min(self.crop_size) < 1 or min(self.stride) < 1:
-            raise ConfigError("crop size and stride must be positive")
-        if self.batch_size < 1:
-            raise ConfigError("batch size must be at least 1")
-
-
-def default_batch_size(device: str | torch.device) -> int:
-    """Windows/images per forward pass when none is asked for: 8 on GPUs, where one crop leaves the
-    device idle (1.2x fp32, 2.1x bf16 over one by one on an H100), 2 on the CPU, where batching does
-    not pay (a window and its flip: as fast as one by one; batch 8 was 0.88x on 2 cores)."""
-    return 2 if torch.device(device).type == "cpu" else 8
-
-
-def official_protocol() -> InferenceConfig:
-    """The official DANet single-scale protocol: slide 768, stride 512, with flip."""
-    return InferenceConfig(mode="slide", crop_size=(768, 768), stride=(512, 512), flip=True)
+from danet.inference.settings import (
+    MODES,
+    MULTI_SCALES,
+    PROTOCOLS,
+    InferenceConfig,
+    LogitsFn,
+    default_batch_size,
+    inference_size,
+    keep_ratio_size,
+    resize,
+    resize_image,
+    scaled_size,
+)
 
 
 @dataclass
@@ -77,27 +57,32 @@ def window_starts(length: int, crop: int, stride: int) -> list[int]:
 
 
 def predict_probs(image: torch.Tensor, forward: LogitsFn, config: InferenceConfig) -> torch.Tensor:
-    """Class probabilities (B, K, H, W) for a normalised batch (B, 3, H, W)."""
+    """Class probabilities (B, K, H, W) at the size of a normalised batch (B, 3, H, W).
+
+    For the official protocol these are its scores divided by their sum over classes (same argmax).
+    """
     if image.ndim != 4 or image.shape[1] != 3:
         raise ConfigError(f"expected a (B, 3, H, W) batch, got shape {tuple(image.shape)}")
+    if config.protocol == "official":
+        from danet.inference.official import official_log_scores
+
+        return torch.softmax(official_log_scores(image, forward, config), dim=1)
+    if config.protocol == "mmseg":
+        from danet.inference.mmseg import mmseg_probs
+
+        return mmseg_probs(image, forward, config)
+    size = tuple(image.shape[-2:])
+    resized = resize_image(image, inference_size(size, config.test_size))
     if config.mode == "whole":
-        return _predict_whole(image, forward, config)
-    return _predict_slide(image, forward, config)
+        probs = _predict_whole(resized, forward, config)
+    else:
+        probs = _predict_slide(resized, forward, config)
+    return resize(probs, size, config.align_corners)
 
 
 def predict_mask(image: torch.Tensor, forward: LogitsFn, config: InferenceConfig) -> torch.Tensor:
     """Class ids (B, H, W) for a normalised batch."""
     return predict_probs(image, forward, config).argmax(dim=1)
-
-
-def resize(x: torch.Tensor, size: Sequence[int], align_corners: bool) -> torch.Tensor:
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=align_corners)
-
-
-def scaled_size(size: Sequence[int], scale: float) -> tuple[int, int]:
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def _flip_batch(x: torch.Tensor, flip: bool) -> torch.Tensor:
@@ -175,3 +160,21 @@ def _pad_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 def _chunks(items: list[_Window], size: int) -> Iterator[list[_Window]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+__all__ = [
+    "MODES",
+    "MULTI_SCALES",
+    "PROTOCOLS",
+    "InferenceConfig",
+    "LogitsFn",
+    "default_batch_size",
+    "inference_size",
+    "keep_ratio_size",
+    "predict_mask",
+    "predict_probs",
+    "resize",
+    "resize_image",
+    "scaled_size",
+    "window_starts",
+]
