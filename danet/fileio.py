@@ -25,7 +25,11 @@ LEGACY_TEMP_AGE_S = 3600.0  # a temp file without a pid in its name is stale aft
 
 def write_failure(path: str | os.PathLike[str], error: OSError) -> DanetError:
     """One clear line for an OSError met while writing `path` (read-only, full disk, not a folder...)."""
-    where = Path(path)
+    return DanetError(f"cannot write {Path(path)}: {os_error_reason(error)}")
+
+
+def os_error_reason(error: OSError) -> str:
+    """What an OSError means, in words a user acts on."""
     code = error.errno
     if code == errno.EROFS:
         why = "the file system is read-only"
@@ -33,11 +37,13 @@ def write_failure(path: str | os.PathLike[str], error: OSError) -> DanetError:
         why = "the disk is full (or the quota is reached); free some space"
     elif code in (errno.EACCES, errno.EPERM):
         why = "permission denied"
-    elif code in (errno.ENOTDIR, errno.EEXIST) and error.filename is not None:
+    elif code == errno.ENOTDIR and error.filename is not None:
+        why = f"a part of {error.filename} is a file where a folder is needed"
+    elif code == errno.EEXIST and error.filename is not None and Path(error.filename).is_file():
         why = f"{error.filename} is a file where a folder is needed"
     else:
         why = error.strerror or str(error)
-    return DanetError(f"cannot write {where}: {why}")
+    return why
 
 
 def current_umask() -> int:

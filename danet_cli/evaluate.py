@@ -136,6 +136,10 @@ def evaluate(
     from danet_cli._console import RichReporter
     from danet_cli._runs import resolve_checkpoint, training_config
 
+    if json_path is not None:  # fail in the first second, not after the evaluation
+        from danet.fileio import check_output_location
+
+        check_output_location(json_path)
     reporter = RichReporter()
     path = resolve_checkpoint(checkpoint)
     model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust)

@@ -29,6 +29,16 @@ def _save(path: Path, picture: Any, overwrite: bool) -> None:
     console.print(f"wrote {path} ({picture.shape[1]}x{picture.shape[0]})")
 
 
+def check_output(path: Path, overwrite: bool) -> None:
+    """Before any work: the picture's extension is writable, it may be replaced, its folder writable."""
+    from danet.fileio import check_output_location, check_writable
+    from danet.image_io import check_image_suffix
+
+    check_image_suffix(path)
+    check_writable(path, overwrite)
+    check_output_location(path)
+
+
 def overlay(
     image: Annotated[Path, typer.Argument(help="The photo.", show_default=False)],
     output: Output,
@@ -47,6 +57,7 @@ def overlay(
     from danet.image_io import read_image, read_mask
     from danet.visualization import overlay_figure, palette_table
 
+    check_output(output, overwrite)
     if mask is None and checkpoint is None:
         raise ConfigError("give a MASK file or --checkpoint to predict one")
     picture = read_image(image)
@@ -120,6 +131,7 @@ def attention(
     from danet.visualization.attention import attention_from_backend
     from danet_cli._runs import resolve_checkpoint
 
+    check_output(output, overwrite)
     picture = read_image(image)
     queries = [parse_point(p) for text in points or [] for p in text.split(";") if p.strip()]
     backend = load_backend(
@@ -143,6 +155,7 @@ def confusion(
     """The confusion matrix of an evaluation, normalised by row, with class names."""
     from danet.visualization import confusion_figure, read_evaluation
 
+    check_output(output, overwrite)
     matrix, names = read_evaluation(eval_json)
     _save(output, confusion_figure(matrix, names), overwrite)
 
@@ -157,6 +170,7 @@ def curves(
     """Loss, learning-rate and validation mIoU curves of a training run."""
     from danet.visualization import curves_figure, read_metrics
 
+    check_output(output, overwrite)
     _save(output, curves_figure(read_metrics(run_dir)), overwrite)
 
 

@@ -111,11 +111,19 @@ def _resize_ids(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def read_evaluation(path: str | os.PathLike[str]) -> tuple[np.ndarray, list[str]]:
     """The confusion matrix (K x K counts, rows = ground truth) and class names of an evaluation JSON."""
     data = _read_json(Path(path))
-    confusion = np.asarray(data.get("confusion", []), dtype=np.float64)
+    try:
+        confusion = np.asarray(data.get("confusion", []), dtype=np.float64)
+    except (TypeError, ValueError):  # strings, ragged rows, objects
+        confusion = np.empty(0)
     k = confusion.shape[0] if confusion.ndim == 2 else 0
-    if k == 0 or confusion.shape != (k, k):
-        raise DanetError(f"{path}: no square `confusion` matrix; write one with `danet evaluate --json FILE`")
-    names = [str(n) for n in data.get("class_names") or []]
+    if k == 0 or confusion.shape != (k, k) or not np.isfinite(confusion).all():
+        raise DanetError(
+            f"{path}: no square `confusion` matrix of numbers; write one with `danet evaluate --json FILE`"
+        )
+    listed = data.get("class_names") or []
+    if not isinstance(listed, list):
+        raise DanetError(f"{path}: `class_names` must be a list of names, got {type(listed).__name__}")
+    names = [str(n) for n in listed]
     names = names[:k] + [f"class_{i}" for i in range(len(names), k)]
     return confusion, names
 
@@ -161,6 +169,9 @@ def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
         except ValueError:
             raise DanetError(f"{path}:{number} is not valid JSON") from None
         if isinstance(record, dict) and "iteration" in record:
+            if not math.isfinite(_number(record["iteration"])):
+                got = record["iteration"]
+                raise DanetError(f"{path}:{number}: `iteration` must be a number, got {got!r}")
             records.append(record)
     if not records:
         raise DanetError(f"{path} holds no records with an `iteration`")
@@ -175,7 +186,7 @@ def _series(records: Sequence[dict[str, Any]], key: str) -> tuple[list[float], l
 def _number(value: Any) -> float:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return math.nan
     return number if math.isfinite(number) else math.nan
 
