@@ -104,7 +104,11 @@ def read_checkpoint(
             f"{path} needs Python code that is not installed to be unpickled ({_first_line(error)}); "
             "it is not a checkpoint danet can read"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+    except EOFError:
+        raise CheckpointError(
+            f"{path} is not a readable PyTorch checkpoint: the file ends early (truncated?)"
+        ) from None
+    except (RuntimeError, zipfile.BadZipFile, OSError, ValueError) as error:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {_first_line(error)}") from None
     except Exception as error:  # noqa: BLE001 - a malformed pickle stream can raise anything
         raise CheckpointError(
