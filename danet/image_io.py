@@ -31,6 +31,17 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_PALETTE = 3
 
 
+def _quiet_opencv() -> None:
+    """Silence OpenCV's decoder log lines (danet reports a bad file itself, naming it), unless the
+    user chose a level with OPENCV_LOG_LEVEL."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is not None and "OPENCV_LOG_LEVEL" not in os.environ:
+        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+
+
+_quiet_opencv()
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()

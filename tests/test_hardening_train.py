@@ -20,8 +20,13 @@ from danet.training import data as training_data
 from danet.training.losses import SegmentationLoss
 from danet_cli.app import app
 from tests._data_helpers import make_folder_dataset
-from tests._train_helpers import TINY, load, runner, train_cli
+from tests._train_helpers import load, runner, train_cli
 
+# TINY without the synthetic dataset's options, for `folder` datasets
+FOLDER_TINY = [
+    "--model", "danet_resnet18", "--batch-size", "2", "--crop-size", "32", "--device", "cpu",
+    "--precision", "fp32", "--backbone-weights", "none",
+]  # fmt: skip
 DEAD_PID = 2**22 + 17  # above Linux's largest pid_max, so no process has it
 NO_VAL = ("--set", "val_split=null")
 
@@ -58,19 +63,24 @@ def test_a_full_disk_while_saving_keeps_the_old_checkpoint_and_says_how_to_resum
     "extra",
     [
         ("--backbone-weights", "{tmp}/garbage.pth"),
-        ("--data-root", "{tmp}/no_such_data"),
         ("--device", "cuda:7"),
         ("--model", "no_such_model"),
     ],
-    ids=["bad-backbone-weights", "missing-dataset", "no-cuda", "unknown-model"],
+    ids=["bad-backbone-weights", "no-cuda", "unknown-model"],
 )
 def test_a_run_that_cannot_start_leaves_no_run_folder(tmp_path: Path, extra: tuple[str, str]) -> None:
     (tmp_path / "garbage.pth").write_text("not weights")
     args = [value.format(tmp=tmp_path) for value in extra]
-    dataset = "folder" if "--data-root" in args else "synthetic"
-    _clean(train_cli(tmp_path, *args, *NO_VAL, dataset=dataset))
+    _clean(train_cli(tmp_path, *args, *NO_VAL))
     runs = tmp_path / "runs"
     assert not runs.exists() or list(runs.iterdir()) == []
+
+
+def test_a_run_on_missing_data_leaves_no_run_folder(tmp_path: Path) -> None:
+    args = ["train", "folder", *FOLDER_TINY, "--data-root", str(tmp_path / "no_such_data")]
+    result = runner.invoke(app, [*args, "--project", str(tmp_path / "runs"), *NO_VAL])
+    assert "no_such_data" in _clean(result)
+    assert not (tmp_path / "runs").exists()
 
 
 def test_two_failed_starts_do_not_take_two_names_and_a_later_run_gets_the_first(tmp_path: Path) -> None:
@@ -125,10 +135,9 @@ def test_workers_are_capped_by_the_usable_cores(monkeypatch: pytest.MonkeyPatch)
 def test_a_bad_mask_read_in_a_worker_is_one_clean_error(tmp_path: Path) -> None:
     data = make_folder_dataset(tmp_path / "data", splits={"train": 4}, size=(32, 32))
     (data / "masks" / "train" / "img_2.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    args = list(TINY)
-    args[args.index("--workers") + 1] = "1"
     command = [
-        sys.executable, "-m", "danet_cli", "train", "folder", *args, "--data-root", str(data),
+        sys.executable, "-m", "danet_cli", "train", "folder", *FOLDER_TINY, "--workers", "1",
+        "--data-root", str(data),
         "--project", str(tmp_path / "runs"), "--iters", "4", *NO_VAL,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONWARNINGS": "default"}
@@ -137,4 +146,5 @@ def test_a_bad_mask_read_in_a_worker_is_one_clean_error(tmp_path: Path) -> None:
     assert done.returncode == 1, output
     assert "Traceback" not in output and "DataLoader worker" not in output, output
     assert output.count("error:") == 1 and "img_2.png" in output
+    assert "grfmt" not in output  # OpenCV's own decoder log lines are silenced
     assert "UserWarning" not in output  # no torch warning about too many workers
