@@ -160,8 +160,13 @@ def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     path = path / "metrics.jsonl" if path.is_dir() else path
     if not path.is_file():
         raise DanetError(f"{path} does not exist; pass a `danet train` run folder holding metrics.jsonl")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror or error
+        raise DanetError(f"{path} is not a readable metrics.jsonl file ({reason})") from None
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
