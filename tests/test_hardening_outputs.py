@@ -275,3 +275,80 @@ def test_an_unforeseen_os_error_in_a_command_is_one_line(monkeypatch: pytest.Mon
     monkeypatch.setattr(danet.devices, "describe_devices", broken)
     result = runner.invoke(app, ["info"])
     assert "/dev/sdz: Input/output error" in _clean(result)
+
+
+def _tgz(path: Path) -> Path:
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo("data/a.txt")
+        info.size = 5
+        archive.addfile(info, io.BytesIO(b"hello"))
+    return path
+
+
+def test_extraction_removes_staging_folders_of_dead_processes_only(tmp_path: Path) -> None:
+    from danet.download.archives import extract
+
+    archive = _tgz(tmp_path / "data.tgz")
+    target = tmp_path / "out"
+    dead = target / f".extracting-data.tgz.{DEAD_PID}"
+    legacy = target / ".extracting-data.tgz"  # older danet versions: no pid
+    alive = target / ".extracting-data.tgz.1"  # pid 1 always runs
+    for folder in (dead, legacy, alive):
+        (folder / "data").mkdir(parents=True)
+    extract(archive, target)
+    assert (target / "data" / "a.txt").read_text() == "hello"
+    assert not dead.exists() and not legacy.exists() and alive.exists()
+    assert not (target / f".extracting-data.tgz.{os.getpid()}").exists()
+
+
+def test_an_interrupted_extraction_leaves_no_staging_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from danet.download import archives
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(archives, "_extract_all", interrupted)
+    target = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        archives.extract(_tgz(tmp_path / "data.tgz"), target)
+    assert list(target.iterdir()) == []
+
+
+def test_the_download_lock_file_is_removed_and_a_leftover_is_taken_over(tmp_path: Path) -> None:
+    from danet.download.files import download_lock
+    from danet.reporting import NullReporter
+
+    dest = tmp_path / "weights.pth"
+    leftover = tmp_path / ".weights.pth.lock"  # a killed process's: the kernel dropped its lock
+    leftover.write_text("")
+    with download_lock(dest, NullReporter()):
+        assert leftover.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_waiter_locks_the_new_lock_file_after_the_holder_removed_the_old_one(tmp_path: Path) -> None:
+    import threading
+
+    from danet.download.files import download_lock
+    from danet.reporting import NullReporter
+
+    dest, inside, order = tmp_path / "weights.pth", threading.Event(), []
+
+    def second() -> None:
+        with download_lock(dest, NullReporter()):
+            inside.set()
+            order.append("second")
+
+    with download_lock(dest, NullReporter()):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        waiter.join(0.5)  # it must be waiting for the lock, not inside
+        assert not inside.is_set()
+        order.append("first")
+    waiter.join(30)
+    assert order == ["first", "second"] and not (tmp_path / ".weights.pth.lock").exists()

@@ -194,6 +194,8 @@ def extract(path: Path, target: Path, *, reporter: Reporter | None = None) -> No
     with _open(path) as handle:
         count = _check_all(path, handle)
         try:
+            if staging.exists():  # our pid, reused from a process that died mid-extraction
+                shutil.rmtree(staging)
             staging.mkdir(parents=True)
             with reporter.progress(f"extracting {path.name}", count) as task:
                 _extract_all(handle, staging, task)
