@@ -287,8 +287,8 @@ class Trainer:
         if self.run_dir is None or not existed:
             return f"{error}; no checkpoint of this run had been written yet, so it must start again"
         return (
-            f"{error}; the previous checkpoint {self.run_dir.last} is intact. Free some space, then "
-            f"continue with: danet train --resume {self.run_dir.path}"
+            f"{error}; the previous checkpoint {self.run_dir.last} is intact. Once the cause is fixed "
+            f"(a full disk: free some space), continue with: danet train --resume {self.run_dir.path}"
         )
 
     def _finish(self, iteration: int, status: str) -> TrainResult:
