@@ -122,6 +122,19 @@ def test_predict_names_the_huge_image_and_the_way_to_raise_the_limit(tmp_path: P
     assert "bomb.png: 16000x16000 pixels" in text and "--max-image-pixels" in text
 
 
+def test_the_predict_option_raises_the_limit_set_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = write_bgr(tmp_path / "a.png", random_rgb(64, 64))
+    checkpoint = write_checkpoint(tmp_path / "model.pt")
+    monkeypatch.setenv("DANET_MAX_IMAGE_PIXELS", "1000")
+    base = ["predict", str(image), "--checkpoint", str(checkpoint), "--device", "cpu"]
+    assert "64x64 pixels" in _clean(runner.invoke(app, [*base, "-o", str(tmp_path / "a.png.out.png")]))
+    result = runner.invoke(app, [*base, "-o", str(tmp_path / "b.png"), "--max-image-pixels", "5000"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "b.png").is_file()
+
+
 def test_whole_image_inference_beyond_free_memory_suggests_slide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
