@@ -40,7 +40,7 @@ class TransferSettings:
     def from_env(cls) -> TransferSettings:
         """Defaults, overridden by DANET_DOWNLOAD_TIMEOUT, DANET_DOWNLOAD_RETRIES, DANET_DOWNLOAD_BACKOFF."""
         values: dict[str, Any] = {}
-        for field, kind, lowest, rule in _ENV_FIELDS:
+        for field, kind, valid, rule in _ENV_FIELDS:
             name = f"DANET_DOWNLOAD_{field.upper()}"
             raw = os.environ.get(name, "").strip()
             if not raw:
@@ -49,20 +49,17 @@ class TransferSettings:
                 value = kind(raw)
             except ValueError:
                 value = None
-            ok = value is not None and math.isfinite(value)
-            if not ok or (value <= lowest if rule == ">" else value < lowest):
-                raise ConfigError(f"{name}={raw!r} is not valid: it must be {_RULE_TEXT[kind, rule]}")
+            if value is None or not math.isfinite(value) or not valid(value):
+                raise ConfigError(f"{name}={raw!r} is not valid: it must be {rule}")
             values[field] = value
         return cls(**values)
 
 
-# (field, type, bound, rule): timeout must be > 0 seconds; retries and backoff >= 0.
-_ENV_FIELDS = (("timeout", float, 0, ">"), ("retries", int, 0, ">="), ("backoff", float, 0, ">="))
-_RULE_TEXT = {
-    (float, ">"): "a number of seconds above 0, such as 30",
-    (int, ">="): "a whole number, 0 or more, such as 5",
-    (float, ">="): "a number of seconds, 0 or more, such as 1",
-}
+_ENV_FIELDS: tuple[tuple[str, type, Callable[[float], bool], str], ...] = (
+    ("timeout", float, lambda v: v > 0, "a number of seconds above 0, such as 30"),
+    ("retries", int, lambda v: v >= 0, "a whole number, 0 or more, such as 5"),
+    ("backoff", float, lambda v: v >= 0, "a number of seconds, 0 or more, such as 1"),
+)
 
 
 def resolve_mirror(mirror: str | None = None) -> str | None:
