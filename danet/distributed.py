@@ -37,16 +37,24 @@ class DistContext:
         return self.rank == 0
 
 
+def _env_int(name: str, default: str) -> int:
+    """A whole-number launcher variable (WORLD_SIZE, RANK, LOCAL_RANK); a bad value is a ConfigError."""
+    raw = os.environ.get(name, default).strip()
+    if not raw.isdigit():
+        raise ConfigError(f"{name}={raw!r} must be a whole number 0 or more (torchrun sets it)")
+    return int(raw)
+
+
 def launched_by_torchrun() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return _env_int("WORLD_SIZE", "1") > 1
 
 
 def init_distributed(device_spec: str = "auto") -> DistContext:
     """Resolve the device and, under torchrun, join the process group (one GPU per process)."""
     if not launched_by_torchrun():
         return DistContext(device=resolve_device(device_spec))
-    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    rank, world = _env_int("RANK", ""), _env_int("WORLD_SIZE", "1")
+    local_rank = _env_int("LOCAL_RANK", "0")
     device = _distributed_device(device_spec, local_rank)
     backend = "nccl" if device.type == "cuda" else "gloo"
     if not dist.is_initialized():

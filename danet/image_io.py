@@ -22,11 +22,24 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from danet._image_header import image_dimensions
 from danet.errors import DatasetError
 from danet.fileio import atomic_path
+from danet.limits import check_image_pixels
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_PALETTE = 3
+
+
+def _quiet_opencv() -> None:
+    """Silence OpenCV's decoder log lines (danet reports a bad file itself, naming it), unless the
+    user chose a level with OPENCV_LOG_LEVEL."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is not None and "OPENCV_LOG_LEVEL" not in os.environ:
+        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+
+
+_quiet_opencv()
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -39,11 +52,18 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _decode(data: bytes, flags: int, path: Path) -> np.ndarray:
-    array = cv2.imdecode(np.frombuffer(data, np.uint8), flags) if data else None
+    size = image_dimensions(data)
+    if size is not None:
+        check_image_pixels(path, *size)
+    try:
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), flags) if data else None
+    except cv2.error as error:  # OpenCV's own limits, or a header it rejects
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "decoder error"
+        raise DatasetError(f"{path}: OpenCV cannot decode this image ({reason})") from None
     if array is None:
         raise DatasetError(
             f"{path}: not a readable image (empty, truncated or an unsupported format); "
-            "re-download the file or remove it from the dataset"
+            "check the file or replace it"
         )
     return array
 
@@ -97,7 +117,7 @@ def _with_identity_palette(chunks: list[tuple[bytes, bytes]]) -> bytes:
 
 
 def _is_palette_png(chunks: list[tuple[bytes, bytes]]) -> bool:
-    return bool(chunks) and chunks[0][0] == b"IHDR" and chunks[0][1][9] == _PNG_PALETTE
+    return bool(chunks) and chunks[0][0] == b"IHDR" and chunks[0][1][9:10] == bytes([_PNG_PALETTE])
 
 
 def read_mask(path: str | os.PathLike[str], palette: Sequence[Sequence[int]] | None = None) -> np.ndarray:
@@ -194,6 +214,17 @@ def write_index_png(
     target = Path(path)
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+    return target
+
+
+def check_image_suffix(path: str | os.PathLike[str]) -> Path:
+    """Refuse a picture output whose extension OpenCV cannot encode (say so before any work)."""
+    target = Path(path)
+    if not target.suffix or not cv2.haveImageWriter(f"x{target.suffix.lower()}"):
+        raise DatasetError(
+            f"cannot write a picture to {target}: {target.suffix or 'no extension'} is not an image "
+            "format OpenCV writes; use .png (lossless) or .jpg"
+        )
     return target
 
 

@@ -153,11 +153,26 @@ class Predictor:
         batch = torch.cat(
             [image_to_batch(a, self.device, meta.mean, meta.std) for a in arrays]
         )  # (B, 3, H, W)
+        if self.config.mode == "whole":
+            self._check_memory(batch.shape[0], batch.shape[2], batch.shape[3])
         probs = predict_probs(batch, self.backend.forward, self.config)  # (B, K, H, W)
         dtype = np.uint8 if probs.shape[1] <= 256 else np.int32
         masks = probs.argmax(dim=1).cpu().numpy().astype(dtype)  # (B, H, W)
         kept = probs.float().cpu().numpy() if want_probs else [None] * len(arrays)
         return [Prediction(mask, p) for mask, p in zip(masks, kept, strict=True)]
+
+    def _check_memory(self, batch: int, height: int, width: int) -> None:
+        """Refuse whole-image inference that would clearly not fit in the free memory."""
+        from danet.limits import available_memory_bytes, check_whole_image_memory, whole_image_bytes
+
+        copies = len(self.config.scales) * (2 if self.config.flip else 1)
+        needed = whole_image_bytes(height, width, batch=batch, classes=self.meta.num_classes, scales=copies)
+        device = self.device
+        if device.type == "cuda":
+            free: int | None = torch.cuda.mem_get_info(device)[0]
+        else:
+            free = available_memory_bytes() if device.type == "cpu" else None
+        check_whole_image_memory(needed, free, (height, width), str(device))
 
 
 def _pair(value: Sequence[int] | int, what: str) -> tuple[int, int]:

@@ -33,7 +33,7 @@ def fit_to_output() -> None:
     for each in (console, err_console):
         if not each.is_terminal:
             columns = os.environ.get("COLUMNS", "")
-            each.width = int(columns) if columns.isdigit() else 160
+            each.width = int(columns) if columns.isdigit() and int(columns) >= 20 else 160
 
 
 def is_rank_zero() -> bool:

@@ -49,6 +49,23 @@ class DanetGroup(TyperGroup):
         except KeyboardInterrupt:
             print_error("interrupted")
             raise typer.Exit(130) from None
+        except (OSError, MemoryError) as error:  # a file-system or memory failure no check foresaw
+            if _DEBUG["on"]:
+                raise
+            print_error(describe_system_error(error))
+            raise typer.Exit(1) from None
+
+
+def describe_system_error(error: OSError | MemoryError) -> str:
+    """One line for an unforeseen OSError or MemoryError (rerun with --debug for the traceback)."""
+    if isinstance(error, MemoryError):
+        return (
+            "out of memory; use smaller inputs, a smaller --batch-size or --mode slide (--debug shows where)"
+        )
+    from danet.fileio import os_error_reason
+
+    where = f"{error.filename}: " if error.filename is not None else ""
+    return f"{where}{os_error_reason(error)} (--debug shows where)"
 
 
 app = typer.Typer(

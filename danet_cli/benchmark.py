@@ -143,6 +143,10 @@ def benchmark(
     """
     from danet.benchmark import BenchmarkSettings
 
+    if json_path is not None:  # fail now, not after the measurement
+        from danet.fileio import check_output_location
+
+        check_output_location(json_path)
     settings = BenchmarkSettings(
         model=model,
         size=size,

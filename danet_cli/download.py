@@ -136,6 +136,19 @@ def _check_names(kind: str, names: list[str], root: Path | None) -> None:
         raise ConfigError("--root applies to a single dataset (weights always go to the weights cache)")
 
 
+def _check_outputs(kind: str, names: list[str], root: Path | None) -> None:
+    """Before any transfer: bad DANET_DOWNLOAD_* values and unwritable folders fail with one line."""
+    from danet import download as dl
+    from danet.download.network import TransferSettings
+    from danet.fileio import check_output_location
+    from danet.paths import weights_dir
+
+    TransferSettings.from_env()
+    folders = [weights_dir()] if kind == "weights" else [dl.dataset_root(n, root) for n in names]
+    for folder in folders:
+        check_output_location(folder, folder=True)
+
+
 def run_download(
     names: list[str],
     *,
@@ -159,6 +172,7 @@ def run_download(
     if dry_run:
         _dry_run(kind, targets, root, mirror, force, prepare)
         return
+    _check_outputs(kind, targets, root)
     reporter = RichReporter()
     for name in targets:
         if kind == "weights":

@@ -95,6 +95,10 @@ def evaluate(
     from danet.inference import default_batch_size
     from danet_cli._console import RichReporter
 
+    if json_path is not None:  # fail in the first second, not after the evaluation
+        from danet.fileio import check_output_location
+
+        check_output_location(json_path)
     reporter = RichReporter()
     path = resolve(checkpoint, reporter=reporter)
     model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust)

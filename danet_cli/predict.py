@@ -80,11 +80,19 @@ def predict(
     skip_errors: Annotated[
         bool, typer.Option("--skip-errors", help="Warn about unreadable inputs and go on.")
     ] = False,
+    max_image_pixels: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Refuse images above this many pixels, read from the header before decoding "
+            "[default: $DANET_MAX_IMAGE_PIXELS or 100000000; 0: no limit].",
+        ),
+    ] = None,
 ) -> None:
     """Predict masks for images, folders, glob patterns and videos."""
     from danet.checkpoints import resolve
     from danet.evaluation import inference_settings
-    from danet.fileio import increment_dir
+    from danet.fileio import check_output_location, increment_dir
     from danet.media import FORMATS, PredictionWriter, format_suffix
     from danet.predict_files import predict_sources
     from danet.predictor import Predictor, open_backend
@@ -95,7 +103,18 @@ def predict(
     if output_format not in FORMATS:
         raise ConfigError(f"unknown --format {output_format!r}; use one of {', '.join(FORMATS)}")
     reporter = RichReporter()
+    if max_image_pixels is not None:
+        from danet.limits import set_max_image_pixels
+
+        set_max_image_pixels(max_image_pixels)
     found = expand_sources(sources, recursive)
+    single_file = output is not None and _is_file_target(output, found)
+    if single_file:
+        _check_file_output(output, output_format)
+        folder = output
+    else:
+        folder = output if output is not None else increment_dir(Path("runs/predict"), name, create=False)
+        check_output_location(folder, folder=True)
     path = resolve(checkpoint, reporter=reporter)
     model = open_backend(path, backend, device=device, precision=precision, trust=trust)
     meta = model.meta
@@ -110,12 +129,9 @@ def predict(
         output_format, num_classes=meta.num_classes, names=meta.class_names, palette=meta.palette,
         ignore_index=meta.ignore_index, dataset=meta.dataset, alpha=alpha,
     )  # fmt: skip
-    single_file = output is not None and _is_file_target(output, found)
     if single_file:
-        _check_suffix(output, output_format)
         targets = {found[0].path: output}
     else:
-        folder = output if output is not None else increment_dir(Path("runs/predict"), name, create=False)
         targets = output_paths(found, folder, format_suffix(output_format))
     reporter.info(
         f"predicting {len(found)} source(s) with {path} on {predictor.device} ({meta.model_name}), "
@@ -134,7 +150,10 @@ def _is_file_target(output: Path, found: list[Source]) -> bool:
     return len(found) == 1 and not found[0].is_video and bool(output.suffix) and not output.is_dir()
 
 
-def _check_suffix(output: Path, output_format: str) -> None:
+def _check_file_output(output: Path, output_format: str) -> None:
+    """Before the model is loaded: the extension suits the format and the file can be written."""
+    from danet.fileio import check_output_location
+    from danet.image_io import check_image_suffix
     from danet.media import format_suffix
 
     expected = format_suffix(output_format)
@@ -142,6 +161,9 @@ def _check_suffix(output: Path, output_format: str) -> None:
         raise ConfigError(
             f"--format {output_format} writes {expected} files; name the output {output.stem}{expected}"
         )
+    if output_format not in ("index", "labelids", "probs"):
+        check_image_suffix(output)
+    check_output_location(output)
 
 
 def _report(summary: PredictionSummary, where: Path, reporter: Reporter) -> None:

@@ -146,4 +146,4 @@ def register(app: typer.Typer) -> None:
 
         result = train(resolved, reporter=RichReporter(), resume=resume, stop_after=stop_after)
         if result.status == "interrupted":
-            raise typer.Exit(130)
+            raise typer.Exit(result.exit_code or 130)

@@ -47,6 +47,20 @@ def _save(path: Path | None, name: str, picture: Any, overwrite: bool) -> None:
     console.print(f"wrote {target} ({picture.shape[1]}x{picture.shape[0]})", markup=False)
 
 
+def check_output(path: Path | None, overwrite: bool) -> None:
+    """Before any work: the picture's extension is writable, it may be replaced, its folder writable
+    (the default folder when no path is given)."""
+    from danet.fileio import check_output_location, check_writable
+    from danet.image_io import check_image_suffix
+
+    if path is None:
+        check_output_location(DEFAULT_DIR, folder=True)
+        return
+    check_image_suffix(path)
+    check_writable(path, overwrite)
+    check_output_location(path)
+
+
 def overlay(
     image: Annotated[Path, typer.Argument(help="The photo.", show_default=False)],
     mask: Annotated[
@@ -71,6 +85,7 @@ def overlay(
     from danet.image_io import read_image, read_mask
     from danet.visualization import overlay_figure, palette_table
 
+    check_output(output, overwrite)
     if mask is None and checkpoint is None:
         raise ConfigError("give a MASK file or --checkpoint to predict one")
     picture = read_image(image)
@@ -147,6 +162,7 @@ def attention(
     from danet.visualization.attention_maps import attention_from_backend
     from danet_cli._console import RichReporter
 
+    check_output(output, overwrite)
     picture = read_image(image)
     queries = [parse_point(p) for text in points or [] for p in text.split(";") if p.strip()]
     options = {"trust": True} if trust else {}
@@ -170,6 +186,7 @@ def confusion(
     """The confusion matrix of an evaluation, normalised by row, with class names."""
     from danet.visualization import confusion_figure, read_evaluation
 
+    check_output(output, overwrite)
     matrix, names = read_evaluation(eval_json)
     _save(output, f"{eval_json.stem}_confusion", confusion_figure(matrix, names), overwrite)
 
@@ -205,6 +222,7 @@ def curves(
     """Loss, learning-rate and validation mIoU curves of one training run, or of several compared."""
     from danet.visualization import read_metrics, runs_figure
 
+    check_output(output, overwrite)
     names = run_names(runs)
     if len(set(names)) < len(names):
         raise ConfigError(f"a run is given twice: {' '.join(str(r) for r in runs)}")

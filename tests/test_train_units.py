@@ -129,12 +129,32 @@ def test_rng_state_round_trips_through_a_weights_only_file() -> None:
 
 
 def test_sigint_inside_the_guard_sets_the_stop_flag_instead_of_raising() -> None:
+    before = signal.getsignal(signal.SIGINT)  # SIG_IGN when the suite runs in the background
     with stop_requests() as stop:
         os.kill(os.getpid(), signal.SIGINT)
-        assert stop.is_set()
+        assert stop.is_set() and stop.exit_code == 130
         with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C stops at once
             os.kill(os.getpid(), signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_sigterm_inside_the_guard_asks_to_stop_with_exit_code_143() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with stop_requests() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.is_set() and stop.signum == signal.SIGTERM and stop.exit_code == 143
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.parametrize("inherited", [signal.SIG_IGN, signal.default_int_handler])
+def test_the_guard_restores_whatever_sigint_handler_it_found(inherited: object) -> None:
+    previous = signal.signal(signal.SIGINT, inherited)
+    try:
+        with stop_requests():
+            assert signal.getsignal(signal.SIGINT) is not inherited
+        assert signal.getsignal(signal.SIGINT) is inherited
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Recorder:

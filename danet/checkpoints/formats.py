@@ -56,9 +56,19 @@ _DATASET_TOKENS = (
 
 def model_from_danet_checkpoint(checkpoint: Mapping[str, Any], source: str, **overrides: Any) -> nn.Module:
     """Rebuild the model a danet checkpoint describes (through the model registry) and load it strictly."""
-    options = {**checkpoint["model"], **overrides}
-    config = ModelConfig.from_dict(options)
-    stored_classes = checkpoint["model"]["num_classes"]
+    stored = checkpoint.get("model")
+    if not isinstance(stored, Mapping) or not isinstance(checkpoint.get("state_dict"), Mapping):
+        raise CheckpointError(
+            f"{source} is a damaged danet checkpoint: its 'model' entry must be a dict of model options "
+            f"and 'state_dict' a dict of tensors (found {type(stored).__name__} and "
+            f"{type(checkpoint.get('state_dict')).__name__})"
+        )
+    try:
+        config = ModelConfig.from_dict({**stored, **overrides})
+    except (TypeError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{source} has unusable model options: {first}") from None
+    stored_classes = stored.get("num_classes")
     if config.num_classes != stored_classes:
         raise CheckpointError(
             f"{source} was trained for {stored_classes} classes but {config.num_classes} were asked for"

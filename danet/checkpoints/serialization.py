@@ -65,37 +65,73 @@ def save_checkpoint(
         **state,
     }
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        try:
+            torch.save(payload, tmp)
+        except RuntimeError as error:  # torch's writer reports a full disk as RuntimeError
+            raise CheckpointError(
+                f"could not write {path}: {_first_line(error)} (is the disk full?)"
+            ) from None
     return Path(path)
 
 
-def read_checkpoint(path: str | os.PathLike[str], *, trust: bool = False) -> Any:
-    """Load a checkpoint file on the CPU with `weights_only=True` (or full unpickling if `trust`)."""
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _first_line(error: BaseException) -> str:
+    """The first non-empty line of an error, without terminal colour codes; its type when empty."""
+    lines = [line.strip() for line in _ANSI.sub("", str(error)).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(error).__name__
+
+
+TRUST_HINT = "If the file comes from a source you trust, pass --trust (trust=True)"
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str], *, trust: bool = False, trust_hint: str = TRUST_HINT
+) -> Any:
+    """Load a checkpoint file on the CPU with `weights_only=True` (or full unpickling if `trust`).
+
+    `trust_hint` ends the message of a refused file (a command without --trust says what to do instead).
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: the file is empty (0 bytes)")
     try:
         return torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as error:
-        raise CheckpointError(_unpickling_message(path, str(error))) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {error}") from None
+        raise CheckpointError(_unpickling_message(path, _ANSI.sub("", str(error)), trust_hint)) from None
+    except (ImportError, AttributeError) as error:  # a trusted pickle naming missing code
+        raise CheckpointError(
+            f"{path} needs Python code that is not installed to be unpickled ({_first_line(error)}); "
+            "it is not a checkpoint danet can read"
+        ) from None
+    except EOFError:
+        raise CheckpointError(
+            f"{path} is not a readable PyTorch checkpoint: the file ends early (truncated?)"
+        ) from None
+    except (RuntimeError, zipfile.BadZipFile, OSError, ValueError) as error:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {_first_line(error)}") from None
+    except Exception as error:  # noqa: BLE001 - a malformed pickle stream can raise anything
+        raise CheckpointError(
+            f"{path} is not a readable PyTorch checkpoint: {type(error).__name__}: {_first_line(error)}"
+        ) from None
 
 
-def _unpickling_message(path: Path, text: str) -> str:
+def _unpickling_message(path: Path, text: str, trust_hint: str) -> str:
     """Explain a weights-only refusal: an unsafe class (name it), or a file that is not a checkpoint."""
     unsafe = re.search(r"Unsupported global: GLOBAL (\S+)", text)
     if unsafe:
         return (
             f"{path} contains objects other than tensors and plain containers ({unsafe.group(1)}), "
-            f"which could run arbitrary code when loaded; refusing it. If you trust the file, pass "
-            f"--trust (trust=True)"
+            f"which could run arbitrary code when loaded; refusing it. {trust_hint}"
         )
     reason = re.search(r"WeightsUnpickler error:\s*(.+)", text)
     detail = reason.group(1).strip() if reason else (text.splitlines() or [""])[0][:200]
     return (
-        f"{path} is not a readable PyTorch checkpoint (the safe reader stopped: {detail}); if it is a "
-        f"checkpoint from a source you trust that needs full unpickling, pass --trust"
+        f"{path} is not a readable PyTorch checkpoint (the safe reader stopped: "
+        f"{detail or 'no reason given'}). {trust_hint}"
     )
 
 
@@ -111,6 +147,9 @@ def load_state_dict_strict(
     `display` turns a danet key into the name shown in errors (the key as the file spells it).
     """
     show = display or (lambda key: key)
+    not_tensors = [str(k) for k, v in state_dict.items() if not isinstance(v, torch.Tensor)]
+    if not_tensors:
+        raise CheckpointError(f"{source} holds non-tensor weights: {', '.join(not_tensors[:5])}")
     own = model.state_dict()
     missing = [show(k) for k in own if k not in state_dict]
     unexpected = [show(k) for k in state_dict if k not in own]

@@ -9,6 +9,8 @@ leaves no half-written tree behind the completion marker and is simply redone.
 from __future__ import annotations
 
 import errno
+import gzip
+import lzma
 import os
 import posixpath
 import re
@@ -16,11 +18,13 @@ import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from danet.download.network import write_error
 from danet.errors import DownloadError
+from danet.fileio import pid_alive
 from danet.reporting import NullReporter, Reporter
 
 
@@ -90,12 +94,17 @@ def check_members(path: Path, members: Iterable[tuple[str, str | None]]) -> int:
     return count
 
 
+_FILTER_ERRORS: tuple[type[BaseException], ...] = (
+    (tarfile.FilterError,) if hasattr(tarfile, "FilterError") else ()
+)
+
+
 def _open(path: Path) -> zipfile.ZipFile | tarfile.TarFile:
     try:
         if archive_kind(path) == "zip":
             return zipfile.ZipFile(path)
         return tarfile.open(path, "r:*")
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as error:
         raise DownloadError(
             f"{path} is not a readable archive ({error}); delete it or use --force to download it again"
         ) from None
@@ -141,30 +150,68 @@ def _extract_error(archive: Path, target: Path, error: OSError) -> DownloadError
 
 
 def staging_dir(target: Path, archive: Path) -> Path:
-    return target / f".extracting-{archive.name}"
+    """This process's staging folder (the pid tells a live extraction from a dead one's leftover)."""
+    return target / f".extracting-{archive.name}.{os.getpid()}"
+
+
+def remove_stale_staging(target: Path, archive: Path) -> None:
+    """Delete staging folders of `archive` left in `target` by processes that no longer run."""
+    prefix = f".extracting-{archive.name}"
+    try:
+        entries = [e for e in target.iterdir() if e.name.startswith(prefix) and e.is_dir()]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(prefix) :].lstrip(".")
+        if pid.isdigit() and (int(pid) == os.getpid() or pid_alive(int(pid))):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)  # without a pid: an older danet's leftover
+
+
+_DAMAGED = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError)
+
+
+def _check_all(path: Path, handle: zipfile.ZipFile | tarfile.TarFile) -> int:
+    """Check every member (reading a tar's whole index, where truncation shows)."""
+    try:
+        if isinstance(handle, zipfile.ZipFile):
+            return check_members(path, _zip_members(handle))
+        return check_members(path, _tar_members(handle))
+    except _DAMAGED as error:
+        raise _damaged(path, error) from None
+
+
+def _damaged(path: Path, error: BaseException) -> DownloadError:
+    reason = str(error) or type(error).__name__
+    return DownloadError(f"{path} is damaged or truncated ({reason}); use --force to download it again")
 
 
 def extract(path: Path, target: Path, *, reporter: Reporter | None = None) -> None:
     """Safely extract the archive `path` into the folder `target` (merging with what is there)."""
     reporter = reporter or NullReporter()
+    remove_stale_staging(target, path)
     staging = staging_dir(target, path)
     with _open(path) as handle:
-        if isinstance(handle, zipfile.ZipFile):
-            count = check_members(path, _zip_members(handle))
-        else:
-            count = check_members(path, _tar_members(handle))
+        count = _check_all(path, handle)
         try:
-            if staging.exists():  # left by an interrupted extraction
+            if staging.exists():  # our pid, reused from a process that died mid-extraction
                 shutil.rmtree(staging)
             staging.mkdir(parents=True)
             with reporter.progress(f"extracting {path.name}", count) as task:
                 _extract_all(handle, staging, task)
             _merge_into(staging, target)
+        except _FILTER_ERRORS as error:  # the second line of defence refused a member
+            raise DownloadError(
+                f"refusing to extract {path.name}: {error}; the archive is unsafe and was not extracted"
+            ) from None
+        except (gzip.BadGzipFile, EOFError, zlib.error, lzma.LZMAError) as error:
+            raise _damaged(path, error) from None
         except OSError as error:
             raise _extract_error(path, target, error) from None
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
-            raise DownloadError(f"{path} is damaged ({error}); use --force to download it again") from None
-    shutil.rmtree(staging, ignore_errors=True)
+        except _DAMAGED as error:
+            raise _damaged(path, error) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def extract_member(path: Path, member: str, dest: Path) -> Path:

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 import requests
 
@@ -31,6 +32,7 @@ from danet.download.checksums import (
 from danet.download.http import fetch, part_path
 from danet.download.network import DiskFullError, TransferSettings
 from danet.errors import DownloadError
+from danet.fileio import write_failure
 from danet.reporting import NullReporter, Reporter
 
 
@@ -131,23 +133,50 @@ def _accept(
 @contextmanager
 def download_lock(dest: Path, reporter: Reporter) -> Iterator[None]:
     """Hold `.<name>.lock` beside `dest` so two processes (distributed ranks, two shells) never
-    write the same `.part`; the second waits and then finds the file verified."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    write the same `.part`; the second waits and then finds the file verified.
+
+    The lock file is deleted when released, so none stays behind; a waiter that finds its file
+    deleted meanwhile locks the new one. A lock left by a killed process is free (the kernel drops
+    it with the process) and is taken over.
+    """
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise write_failure(dest, error) from None
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks
         yield
         return
-    with dest.with_name(f".{dest.name}.lock").open("a") as handle:
+    lock = dest.with_name(f".{dest.name}.lock")
+    handle = _acquire(lock, dest, reporter, fcntl)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)  # still holding it: a waiter sees the file gone and retries
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _acquire(lock: Path, dest: Path, reporter: Reporter, fcntl: Any) -> IO[str]:
+    """An open, exclusively locked handle on the file that is at `lock` now."""
+    while True:
+        try:
+            handle = lock.open("a")
+        except OSError as error:
+            raise write_failure(lock, error) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             reporter.info(f"waiting for another process that is downloading {dest.name}")
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            current = os.stat(lock).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(handle.fileno()).st_ino:
+            return handle
+        handle.close()  # the previous holder deleted this file on release
 
 
 def _fetch_any(

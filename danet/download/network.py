@@ -8,6 +8,7 @@ mirror. `DANET_MIRROR` (or `mirror=`) swaps the scheme and host of every URL and
 from __future__ import annotations
 
 import errno
+import math
 import os
 import socket
 import time
@@ -39,14 +40,26 @@ class TransferSettings:
     def from_env(cls) -> TransferSettings:
         """Defaults, overridden by DANET_DOWNLOAD_TIMEOUT, DANET_DOWNLOAD_RETRIES, DANET_DOWNLOAD_BACKOFF."""
         values: dict[str, Any] = {}
-        for field, kind in (("timeout", float), ("retries", int), ("backoff", float)):
-            raw = os.environ.get(f"DANET_DOWNLOAD_{field.upper()}", "").strip()
-            if raw:
-                try:
-                    values[field] = kind(raw)
-                except ValueError:
-                    raise ConfigError(f"DANET_DOWNLOAD_{field.upper()}={raw!r} is not a number") from None
+        for field, kind, valid, rule in _ENV_FIELDS:
+            name = f"DANET_DOWNLOAD_{field.upper()}"
+            raw = os.environ.get(name, "").strip()
+            if not raw:
+                continue
+            try:
+                value = kind(raw)
+            except ValueError:
+                value = None
+            if value is None or not math.isfinite(value) or not valid(value):
+                raise ConfigError(f"{name}={raw!r} is not valid: it must be {rule}")
+            values[field] = value
         return cls(**values)
+
+
+_ENV_FIELDS: tuple[tuple[str, type, Callable[[float], bool], str], ...] = (
+    ("timeout", float, lambda v: v > 0, "a number of seconds above 0, such as 30"),
+    ("retries", int, lambda v: v >= 0, "a whole number, 0 or more, such as 5"),
+    ("backoff", float, lambda v: v >= 0, "a number of seconds, 0 or more, such as 1"),
+)
 
 
 def resolve_mirror(mirror: str | None = None) -> str | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
+from danet.checkpoints import read_checkpoint
 from danet.config import TrainConfig
 from danet.datasets import DatasetInfo
 from danet.errors import CheckpointError, DanetError
@@ -86,13 +86,13 @@ def init_backbone(model: nn.Module, config: TrainConfig, reporter: Reporter) -> 
     reporter.info(f"backbone initialised from {path}")
 
 
+BACKBONE_TRUST_HINT = "--backbone-weights takes a file of tensors only (a state dict saved with torch.save)"
+
+
 def load_backbone_file(model: nn.Module, path: Path) -> None:
     if not path.is_file():
         raise CheckpointError(f"backbone weights {path} do not exist; check --backbone-weights")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise CheckpointError(f"{path} is not a readable weights file: {error}") from None
+    state = read_checkpoint(path, trust_hint=BACKBONE_TRUST_HINT)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

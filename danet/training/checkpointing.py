@@ -98,8 +98,13 @@ def restore_training_state(
     return warnings
 
 
+TRAIN_TRUST_HINT = "danet train resumes only from checkpoints that danet train wrote; start a new run instead"
+
+
 def read_resume_checkpoint(path: Path) -> dict[str, Any]:
-    checkpoint = read_checkpoint(path)
+    checkpoint = read_checkpoint(path, trust_hint=TRAIN_TRUST_HINT)
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(f"{path} is not a resumable training checkpoint (not a dict)")
     missing = [k for k in ("config", "optimizer", "scheduler", "iteration") if k not in checkpoint]
     if missing:
         raise CheckpointError(f"{path} is not a resumable training checkpoint (no {', '.join(missing)})")

@@ -9,6 +9,7 @@ at iteration k sees exactly the batches an uninterrupted run sees.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from danet.config import TrainConfig
 from danet.datasets import get_dataset
 from danet.datasets.base import SegmentationDataset
 from danet.datasets.transforms import train_transform
-from danet.errors import ConfigError, DatasetError
+from danet.errors import ConfigError, DanetError, DatasetError
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
@@ -88,8 +89,40 @@ class DeterministicBatchSampler:
         return max(0, self.stop - self.start)
 
 
-def collate(samples: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack transformed samples into images (B, 3, H, W) float and masks (B, H, W) int64."""
+@dataclass(frozen=True)
+class SampleFailure:
+    """A `DanetError` met while loading a sample in a worker, carried to the main process as data so
+    that it is raised there as itself (no worker traceback wrapped around its message)."""
+
+    error_type: type[DanetError]
+    message: str
+
+    def raise_it(self) -> None:
+        raise self.error_type(self.message)
+
+
+class GuardedDataset:
+    """`dataset[key]`, or a `SampleFailure` in place of a `DanetError` (picklable for spawn workers)."""
+
+    def __init__(self, dataset: SegmentationDataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, Any] | SampleFailure:
+        try:
+            return self.dataset[key]
+        except DanetError as error:
+            return SampleFailure(type(error), str(error))
+
+
+def collate(samples: list[Any]) -> tuple[torch.Tensor, torch.Tensor] | SampleFailure:
+    """Stack transformed samples into images (B, 3, H, W) float and masks (B, H, W) int64; the first
+    `SampleFailure` among them is passed on instead."""
+    for sample in samples:
+        if isinstance(sample, SampleFailure):
+            return sample
     images = torch.stack([s["image"] for s in samples])  # (B, 3, H, W)
     masks = torch.stack([s["mask"] for s in samples])  # (B, H, W)
     return images, masks
@@ -159,6 +192,20 @@ def total_iters(config: TrainConfig, iters_per_epoch: int) -> int:
     )
 
 
+def usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def sensible_workers(requested: int, world_size: int = 1) -> int:
+    """`requested` data-loading workers, at most the usable cores shared by the `world_size` processes
+    (more only compete for the same cores, and torch warns about it)."""
+    return max(0, min(requested, usable_cpus() // max(1, world_size)))
+
+
 def make_loader(
     dataset: SegmentationDataset,
     config: TrainConfig,
@@ -173,9 +220,9 @@ def make_loader(
         len(dataset), config.batch_size, seed=config.seed, start=start, stop=stop, rank=rank,
         world_size=world_size,
     )  # fmt: skip
-    workers = config.workers
+    workers = sensible_workers(config.workers, world_size)
     return DataLoader(
-        dataset,  # type: ignore[arg-type]
+        GuardedDataset(dataset),  # type: ignore[arg-type]
         batch_sampler=sampler,
         num_workers=workers,
         collate_fn=collate,

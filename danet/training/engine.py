@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,8 @@ from torch import nn
 from danet.config import TrainConfig
 from danet.devices import resolve_precision
 from danet.distributed import DistContext, any_true, broadcast_object, cleanup, init_distributed
-from danet.errors import ConfigError, TrainingError
+from danet.errors import ConfigError, DanetError, TrainingError
+from danet.fileio import remove_stale_temps
 from danet.reporting import NullReporter, PrintReporter, Reporter
 from danet.training.build import build_model, dataset_meta
 from danet.training.checkpointing import (
@@ -25,7 +26,14 @@ from danet.training.checkpointing import (
     save_training_state,
     write_weight_hash,
 )
-from danet.training.data import build_datasets, make_loader, total_iters
+from danet.training.data import (
+    SampleFailure,
+    build_datasets,
+    make_loader,
+    sensible_workers,
+    total_iters,
+    usable_cpus,
+)
 from danet.training.losses import SegmentationLoss
 from danet.training.meters import Window
 from danet.training.optim import PolyLR, build_optimizer
@@ -45,6 +53,7 @@ class TrainResult:
     best_miou: float | None
     metrics: dict[str, Any] | None
     status: str
+    exit_code: int = 0  # 130 after SIGINT, 143 after SIGTERM, as a shell reports a killed process
 
 
 def train(
@@ -80,13 +89,16 @@ class Trainer:
         self.precision = resolve_precision(config.precision, ctx.device)
         self._build(checkpoint)
         self.validator = Validator(self, self.data.val)
+        if self.run_dir is not None:  # everything is ready: only now does the run folder appear
+            self.run_dir.materialize()
+            remove_stale_temps(self.run_dir.last.parent)
 
     def _open_run(self, resume: Any) -> RunDir | None:
-        path = None
+        run: RunDir | None = None
         if self.ctx.is_main:
-            path = str(RunDir.existing(resume).path if resume else RunDir.create(self.config).path)
-        path = broadcast_object(self.ctx, path)
-        return RunDir(path) if self.ctx.is_main else None
+            run = RunDir.existing(resume) if resume else RunDir.planned(self.config)
+        broadcast_object(self.ctx, str(run.path) if run else None)  # ranks wait for the main one
+        return run if self.ctx.is_main else None
 
     def _build(self, checkpoint: dict[str, Any] | None) -> None:
         config, ctx = self.config, self.ctx
@@ -163,12 +175,15 @@ class Trainer:
             while iteration < stop_at:
                 tick = time.perf_counter()
                 try:
-                    images, masks = next(batches)
+                    batch = next(batches)
                 except Exception:
                     if stop.is_set():
                         status = "interrupted"
                         break
                     raise
+                if isinstance(batch, SampleFailure):
+                    batch.raise_it()
+                images, masks = batch
                 fetched = time.perf_counter()
                 if not self._step(images, masks, iteration, stop, window):
                     status = "interrupted"
@@ -182,7 +197,8 @@ class Trainer:
             status = "finished"
         elif status == "finished":
             status = "stopped"  # --stop-after
-        return self._finish(iteration, status)
+        result = self._finish(iteration, status)
+        return replace(result, exit_code=stop.exit_code) if status == "interrupted" else result
 
     def _step(
         self, images: torch.Tensor, masks: torch.Tensor, iteration: int, stop: Any, window: Window
@@ -255,14 +271,27 @@ class Trainer:
     def save(self, iteration: int, *, best: bool = False) -> None:
         """Write checkpoints/last.pt (and best.pt when `best`); every rank calls this."""
         path = self.run_dir.last if self.run_dir else Path(os.devnull)
-        save_training_state(
-            path, self.model, self.ctx, optimizer=self.optimizer, scheduler=self.scheduler,
-            scaler=self.scaler, dataset=self.meta, config=self.config, iteration=iteration,
-            total_iters=self.total, best_miou=self.best_miou, val_metrics=self.last_metrics,
-        )  # fmt: skip
-        if self.run_dir is not None and (best or self.validator.improved):
-            copy_checkpoint(self.run_dir.last, self.run_dir.best)
+        existed = path.is_file()
+        try:
+            save_training_state(
+                path, self.model, self.ctx, optimizer=self.optimizer, scheduler=self.scheduler,
+                scaler=self.scaler, dataset=self.meta, config=self.config, iteration=iteration,
+                total_iters=self.total, best_miou=self.best_miou, val_metrics=self.last_metrics,
+            )  # fmt: skip
+            if self.run_dir is not None and (best or self.validator.improved):
+                copy_checkpoint(self.run_dir.last, self.run_dir.best)
+        except DanetError as error:
+            raise TrainingError(self._save_failed(error, existed)) from None
         self.validator.improved = False
+
+    def _save_failed(self, error: DanetError, existed: bool) -> str:
+        """Why saving stopped the run and how to go on from the checkpoint that is still intact."""
+        if self.run_dir is None or not existed:
+            return f"{error}; no checkpoint of this run had been written yet, so it must start again"
+        return (
+            f"{error}; the previous checkpoint {self.run_dir.last} is intact. Once the cause is fixed "
+            f"(a full disk: free some space), continue with: danet train --resume {self.run_dir.path}"
+        )
 
     def _finish(self, iteration: int, status: str) -> TrainResult:
         if status == "finished" and self.validator.available:
@@ -307,3 +336,9 @@ class Trainer:
             + (f" ({ctx.world_size} processes x {per_rank})" if ctx.distributed else "")
             + f"; run folder {self.run_dir_text()}"
         )
+        workers = sensible_workers(config.workers, ctx.world_size)
+        if workers < config.workers:
+            self.reporter.info(
+                f"data loading uses {workers} worker(s), not {config.workers}: "
+                f"{ctx.world_size} process(es) share {usable_cpus()} CPU core(s)"
+            )

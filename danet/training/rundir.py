@@ -16,7 +16,7 @@ from typing import Any
 from danet.checkpoints.runs import CONFIG_FILE, LOG_FILE, METRICS_FILE, best_checkpoint, last_checkpoint
 from danet.config import TrainConfig, dump_yaml
 from danet.errors import ConfigError
-from danet.fileio import atomic_write_text, increment_dir
+from danet.fileio import atomic_write_text, check_output_location, increment_dir, write_failure
 from danet.reporting import Reporter, format_cell
 
 
@@ -25,11 +25,41 @@ class RunDir:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._pending: list[str] | None = None  # log lines held until the folder exists
 
     @classmethod
     def create(cls, config: TrainConfig) -> RunDir:
         """A new folder `project/name`, or `name2`, `name3`, ... when taken."""
         return cls(increment_dir(Path(config.project), config.run_name))
+
+    @classmethod
+    def planned(cls, config: TrainConfig) -> RunDir:
+        """The folder a new run will use, not created yet: a run that fails to start leaves nothing.
+
+        The project folder is checked for writing now; `materialize` creates the run folder.
+        """
+        check_output_location(config.project, folder=True)
+        run = cls(increment_dir(Path(config.project), config.run_name, create=False))
+        run._pending = []
+        return run
+
+    def materialize(self) -> None:
+        """Create a `planned` folder (the next free name if it was taken meanwhile) and write the held
+        log lines into it."""
+        if self._pending is None:
+            return
+        if self.path.exists():
+            self.path = increment_dir(self.path.parent, self.path.name)
+        else:
+            try:
+                self.path.mkdir(parents=True)
+            except FileExistsError:
+                self.path = increment_dir(self.path.parent, self.path.name)
+            except OSError as error:
+                raise write_failure(self.path, error) from None
+        pending, self._pending = self._pending, None
+        for line in pending:
+            self._write_log(line)
 
     @classmethod
     def existing(cls, path: str | Path) -> RunDir:
@@ -67,9 +97,15 @@ class RunDir:
         atomic_write_text(path, "".join(f"{line}\n" for line in kept))
 
     def log(self, message: str) -> None:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n"
+        if self._pending is not None:
+            self._pending.append(line)
+        else:
+            self._write_log(line)
+
+    def _write_log(self, line: str) -> None:
         with open(self.path / LOG_FILE, "a", encoding="utf-8") as f:
-            f.write(f"{stamp} {message}\n")
+            f.write(line)
 
 
 def _iteration_of(line: str) -> int:

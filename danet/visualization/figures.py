@@ -7,6 +7,7 @@ write (`danet evaluate --json`, a training run's `metrics.jsonl`). No torch here
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 from danet.errors import DanetError
 from danet.visualization import _draw
 from danet.visualization.colorize import legend_entries, legend_panel, overlay
-from danet.visualization.curves import LOSS_KEYS, curves_figure, runs_figure
+from danet.visualization.curves import LOSS_KEYS, _number, curves_figure, runs_figure
 from danet.visualization.heatmap import colour_bar, heat_overlay, mark_point
 from danet.visualization.matrix import labelled_matrix, matrix_heat
 
@@ -172,11 +173,19 @@ def _resize_ids(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def read_evaluation(path: str | os.PathLike[str]) -> tuple[np.ndarray, list[str]]:
     """The confusion matrix (K x K counts, rows = ground truth) and class names of an evaluation JSON."""
     data = _read_json(Path(path))
-    confusion = np.asarray(data.get("confusion", []), dtype=np.float64)
+    try:
+        confusion = np.asarray(data.get("confusion", []), dtype=np.float64)
+    except (TypeError, ValueError):  # strings, ragged rows, objects
+        confusion = np.empty(0)
     k = confusion.shape[0] if confusion.ndim == 2 else 0
-    if k == 0 or confusion.shape != (k, k):
-        raise DanetError(f"{path}: no square `confusion` matrix; write one with `danet evaluate --json FILE`")
-    names = [str(n) for n in data.get("class_names") or []]
+    if k == 0 or confusion.shape != (k, k) or not np.isfinite(confusion).all():
+        raise DanetError(
+            f"{path}: no square `confusion` matrix of numbers; write one with `danet evaluate --json FILE`"
+        )
+    listed = data.get("class_names") or []
+    if not isinstance(listed, list):
+        raise DanetError(f"{path}: `class_names` must be a list of names, got {type(listed).__name__}")
+    names = [str(n) for n in listed]
     names = names[:k] + [f"class_{i}" for i in range(len(names), k)]
     return confusion, names
 
@@ -215,8 +224,13 @@ def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     path = path / METRICS_FILE if path.is_dir() else path
     if not path.is_file():
         raise DanetError(f"{path} does not exist; pass a `danet train` run folder holding metrics.jsonl")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else error.strerror or error
+        raise DanetError(f"{path} is not a readable metrics.jsonl file ({reason})") from None
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -224,6 +238,9 @@ def read_metrics(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
         except ValueError:
             raise DanetError(f"{path}:{number} is not valid JSON") from None
         if isinstance(record, dict) and "iteration" in record:
+            if not math.isfinite(_number(record["iteration"])):
+                got = record["iteration"]
+                raise DanetError(f"{path}:{number}: `iteration` must be a number, got {got!r}")
             records.append(record)
     if not records:
         raise DanetError(f"{path} holds no records with an `iteration`")
