@@ -80,7 +80,7 @@ def test_the_checker_reports_missing_files_and_headings(tmp_path: Path) -> None:
     page.write_text(
         "# Title\n\n[ok](other.md#set-up-and-try-it) [self](#title) [web](https://example.org/x)\n"
         "[gone](missing.md) [bad anchor](other.md#nowhere) `[in code](nope.md)`\n"
-        "```\n[in a block](nope.md)\n```\n<img src=\"images/none.png\">\n",
+        '```\n[in a block](nope.md)\n```\n<img src="images/none.png">\n',
         encoding="utf-8",
     )
     assert broken_links(page) == [
