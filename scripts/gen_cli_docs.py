@@ -49,6 +49,15 @@ def _escape(text: str) -> str:
     return "`".join(pieces).replace("\n", " ")
 
 
+def _code(text: str) -> str:
+    """Inline code for a table cell. A pipe would end the cell, and an escaped one shows its backslash
+    in some renderers, so such text becomes an HTML code element with the pipe as an entity."""
+    if "|" not in text:
+        return f"`{text}`"
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "&#124;")
+    return f"<code>{escaped}</code>"
+
+
 def _default(param: Any) -> str:
     """The default as the user sees it; empty when the command decides (None) or there is none."""
     value = param.default
@@ -89,9 +98,7 @@ def _param_rows(command: Any, ctx: Any) -> list[str]:
         names, type_name, help_text = _split_record(param, ctx)
         kind = "argument" if param.param_type_name == "argument" else "option"
         type_cell = f"`{type_name}`" if type_name else ""
-        rows.append(
-            f"| `{_escape(names)}` | {kind} | {type_cell} | {_default(param)} | {_escape(help_text)} |"
-        )
+        rows.append(f"| {_code(names)} | {kind} | {type_cell} | {_default(param)} | {_escape(help_text)} |")
     return rows
 
 
