@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 export DANET_HOME="$work/home"
 
 danet train synthetic --iters "$iters" --workers 0 --val-every 0 --project "$work/runs" --name doc
-checkpoint="$work/runs/doc/checkpoints/last.pt"
+checkpoint="$work/runs/doc/checkpoints/best.pt"
 scenes=$(python - "$work/scenes" <<'PY'
 import sys
 
@@ -22,7 +22,7 @@ PY
 )
 val_scene="$DANET_HOME/data/synthetic/v3-128x128-train1000-val100-seed0/images/val/000003.png"
 
-danet predict "$scenes/images/val/000000.png" --checkpoint "$checkpoint" --scales 0.5 \
+danet predict "$scenes/images/val/000001.png" --checkpoint "$checkpoint" --scales 0.5 \
     --format overlay -o docs/images/prediction.png --overwrite
 danet visualize attention "$val_scene" --checkpoint "$checkpoint" --panel-size 160 \
     -o docs/images/attention.png --overwrite
