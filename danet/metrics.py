@@ -8,7 +8,7 @@ of the mean, while a class predicted but absent from the ground truth has IoU 0 
 Other tools differ on small sets: the official DANet / PyTorch-Encoding code divides by all classes
 (absent classes count as 0), Ultralytics averages over the classes present in the ground truth, and
 segmentation_models.pytorch's macro default scores an empty union as 1. `compute()` reports the
-standard number; see the README section "Metric".
+standard number; see docs/evaluation.md, "How the scores are computed".
 """
 
 from __future__ import annotations

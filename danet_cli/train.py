@@ -22,7 +22,7 @@ def _epilog() -> str:
     lines = "\n\n".join(recipe_summary())
     return (
         f"Recipe defaults (a dataset without a recipe uses 'default'):\n\n{lines}\n\n"
-        "Distributed: torchrun --nproc_per_node=N -m danet_cli train DATASET ... (see README 'Training')."
+        "Distributed: torchrun --nproc_per_node=N -m danet_cli train DATASET ... (see docs/training.md)."
     )
 
 

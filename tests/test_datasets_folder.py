@@ -62,7 +62,7 @@ def test_missing_root_names_the_layout_and_the_download(tmp_path):
     assert (
         "nowhere" in message and "leftImg8bit/<split>" in message and "danet download cityscapes" in message
     )
-    with pytest.raises(DatasetError, match="README section 'Datasets'"):
+    with pytest.raises(DatasetError, match="docs/datasets.md"):
         get_dataset("folder", root=tmp_path / "nowhere", split="train")
 
 

@@ -56,7 +56,7 @@ def test_toy_case_with_absent_and_false_positive_classes():
     assert scores["fw_iou"] == pytest.approx(3 / 5 * 2 / 3 + 2 / 5 * 1 / 3)
     acc = scores["per_class_acc"]
     assert acc[:2] == pytest.approx([2 / 3, 1 / 2]) and math.isnan(acc[2]) and math.isnan(acc[3])
-    # The other tools' conventions from the same per-class IoUs (README "Metric"):
+    # The other tools' conventions from the same per-class IoUs (docs/evaluation.md):
     total = 2 / 3 + 1 / 3 + 0.0
     assert total / 4 == pytest.approx(0.25)  # official DANet / PyTorch-Encoding: divide by K
     assert total / 2 == pytest.approx(0.5)  # Ultralytics: classes present in the ground truth

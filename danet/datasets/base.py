@@ -158,7 +158,7 @@ def missing_root_error(info: DatasetInfo, root: Path) -> DatasetError:
     if info.download:
         fix = f"run `danet download {info.download}` or point the dataset root at the folder"
     else:
-        fix = "create it as described in the README section 'Datasets' or pass its folder as the root"
+        fix = "create it as described in docs/datasets.md ('Your own data') or pass its folder as the root"
     return DatasetError(f"{info.name} not found at {root}: expected {info.layout}; {fix}")
 
 
