@@ -3,8 +3,11 @@
 The exported model takes a normalised (B, 3, H, W) float32 RGB batch and returns the fused logits
 `out` (B, K, H, W). Everything needed to run it without another file (class names, palette,
 normalisation, align_corners) is stored inside: ONNX `metadata_props` with `danet.*` keys, or the
-TorchScript extra file `danet_meta.json`. Position attention is exported with the `naive`
-implementation: the same numbers, but no loop whose length depends on the image size.
+TorchScript extra file `danet_meta.json`. Position attention is exported with the `blocks`
+implementation: the same numbers as the paper's N x N attention, computed over blocks of queries, so
+the file's peak memory holds one block's energies instead of N x N (5.4 GB -> see the benchmarks page
+at 1024 x 2048). TorchScript files and the legacy ONNX exporter with dynamic shapes use `naive`: a
+trace would freeze the block boundaries of the example size.
 """
 
 from __future__ import annotations
@@ -176,6 +179,7 @@ def _onnx_proto(
     """The ONNX graph from the dynamo exporter, or from the TorchScript-based one if dynamo fails."""
     onnx = _require_onnx()
     names: dict[str, Any] = {"input_names": ["input"], "output_names": ["out"]}
+    set_export_attention(wrapper.model, "blocks")
     try:
         shapes = None
         if dynamic:
@@ -198,6 +202,7 @@ def _onnx_proto(
             f"the dynamo ONNX exporter failed ({_first_line(error)}); using the TorchScript-based one"
         )
     axes = {"input": {0: "batch", 2: "height", 3: "width"}, "out": {0: "batch", 2: "height", 3: "width"}}
+    set_export_attention(wrapper.model, "naive" if dynamic else "blocks")
     buffer = io.BytesIO()
     try:
         with _quiet_exporters():
@@ -262,9 +267,13 @@ def _load(checkpoint: str | os.PathLike[str], trust: bool) -> tuple[nn.Module, M
         checkpoint, "torch", device="cpu", precision="fp32", **({"trust": True} if trust else {})
     )
     model = backend.model.float().eval()  # type: ignore[attr-defined]
-    if hasattr(model, "set_pam_implementation"):
-        model.set_pam_implementation("naive")  # same numbers, no size-dependent chunk loop
     return model, backend.meta
+
+
+def set_export_attention(model: nn.Module, implementation: str) -> None:
+    """Position attention as the exporter should record it (`blocks` or `naive`; same numbers)."""
+    if hasattr(model, "set_pam_implementation"):
+        model.set_pam_implementation(implementation)
 
 
 def export_model(
@@ -299,6 +308,7 @@ def export_model(
             _write_onnx(proto, tmp, props)
             run = _onnx_runner(tmp)
         else:
+            set_export_attention(model, "naive" if dynamic else "blocks")
             _write_torchscript(wrapper, example, tmp, props)
             exporter, run = "trace", _torchscript_runner(tmp)
         checks = _compare(wrapper, run, check_shapes(size, dynamic))

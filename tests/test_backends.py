@@ -17,6 +17,7 @@ from danet.datasets.synthetic import ensure_synthetic, make_spec
 from danet.errors import BackendError, DeviceError, UnknownNameError
 from danet.export import export_model
 from danet.image_io import read_mask
+from danet.inference import InferenceConfig, predict_probs
 from danet.predictor import Predictor
 from danet_cli.app import app
 
@@ -188,10 +189,18 @@ def test_torch_only_options_are_refused_for_onnx(trained: dict[str, Path]) -> No
         load_backend(trained["onnx"], device="cpu", precision="bf16")
 
 
-def test_fixed_size_file_at_another_size_is_a_clear_error(trained: dict[str, Path], tmp_path: Path) -> None:
+def test_fixed_size_file_runs_other_sizes_by_windows(trained: dict[str, Path], tmp_path: Path) -> None:
     fixed = tmp_path / "fixed.onnx"
     export_model(trained["checkpoint"], fixed, fmt="onnx", size=(32, 32))
     backend = load_backend(fixed, device="cpu")
+    assert backend.fixed_size == (32, 32)
     assert backend.forward(torch.zeros(1, 3, 32, 32)).shape[-2:] == (32, 32)
-    with pytest.raises(BackendError, match="--dynamic"):
-        backend.forward(torch.zeros(1, 3, 40, 40))
+    x = torch.randn(2, 3, 45, 70, generator=torch.Generator().manual_seed(3))  # larger: 2 x 3 windows
+    small = x[:1, :, :20, :27]  # smaller than a window: padded
+    reference = load_backend(trained["checkpoint"], device="cpu")
+    config = InferenceConfig(mode="slide", crop_size=(32, 32), stride=(21, 21), align_corners=True)
+    for image in (x, small):
+        probs = backend.forward(image).softmax(dim=1)
+        expected = predict_probs(image, reference.forward, config)
+        assert probs.shape == expected.shape == (image.shape[0], backend.meta.num_classes, *image.shape[2:])
+        assert torch.allclose(probs, expected, atol=1e-4)
