@@ -82,9 +82,14 @@ class FusedLogits(nn.Module):
         return self.model(x)["out"]
 
 
-def metadata(meta: ModelMeta, *, size: tuple[int, int], dynamic: bool) -> dict[str, str]:
-    """The `danet.*` key/value strings stored with an exported model."""
+def metadata(
+    meta: ModelMeta, *, size: tuple[int, int], dynamic: bool, config: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The `danet.*` key/value strings stored with an exported model (`config`: the architecture,
+    so benchmarks can count the file's FLOPs)."""
+    extra = {"danet.model_config": json.dumps(dict(config))} if config else {}
     return {
+        **extra,
         "danet.model_name": meta.model_name,
         "danet.num_classes": str(meta.num_classes),
         "danet.class_names": json.dumps(list(meta.names())),
@@ -115,9 +120,16 @@ def meta_from_metadata(values: Mapping[str, str]) -> ModelMeta:
             mean=tuple(json.loads(values["danet.mean"])),
             std=tuple(json.loads(values["danet.std"])),
             align_corners=bool(json.loads(values.get("danet.align_corners", "true"))),
+            extra=_extra(values),
         )
     except (KeyError, ValueError, TypeError) as error:
         raise ExportError(f"the model's danet metadata is missing or damaged ({error})") from None
+
+
+def _extra(values: Mapping[str, str]) -> dict[str, Any]:
+    if "danet.model_config" not in values:
+        return {}
+    return {"model_config": json.loads(values["danet.model_config"])}
 
 
 def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -224,10 +236,12 @@ def _write_onnx(proto: Any, path: Path, props: Mapping[str, str]) -> None:
 
 
 def _onnx_runner(path: Path) -> Any:
-    import onnxruntime
+    """The file through the ONNX Runtime backend on the CPU: the check runs the fully optimised
+    graph, which the backend caches, so later sessions on this machine start from it."""
+    from danet.backends.onnx_backend import OnnxRuntimeBackend
 
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return lambda x: session.run(["out"], {"input": x.numpy()})[0]
+    backend = OnnxRuntimeBackend(path, device="cpu")
+    return lambda x: backend.forward(x).numpy()
 
 
 def _write_torchscript(
@@ -301,7 +315,8 @@ def export_model(
     model, meta = _load(checkpoint, trust)
     wrapper = FusedLogits(model).eval()
     example = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(1))
-    props = metadata(meta, size=size, dynamic=dynamic)
+    config = model.config.to_dict() if hasattr(model, "config") else None
+    props = metadata(meta, size=size, dynamic=dynamic, config=config)
     with atomic_path(target) as tmp:
         if fmt == "onnx":
             proto, exporter = _onnx_proto(wrapper, example, opset, dynamic, reporter)
