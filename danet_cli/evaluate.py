@@ -13,6 +13,7 @@ from danet.errors import CheckpointError, ConfigError, DatasetError
 from danet_cli._options import (
     BackendOption,
     CheckpointArg,
+    CompileOption,
     CropSizeOption,
     DeviceOption,
     FlipOption,
@@ -123,6 +124,7 @@ def evaluate(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images (quick checks).")] = None,
     backend: BackendOption = None,
     trust: TrustOption = False,
+    compile: CompileOption = False,
     json_path: Annotated[
         Path | None,
         typer.Option("--json", help="Also write the scores, per-class table and confusion matrix here."),
@@ -138,7 +140,8 @@ def evaluate(
 
     reporter = RichReporter()
     path = resolve_checkpoint(checkpoint)
-    model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust)
+    options = {"compile": True} if compile else {}
+    model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust, **options)
     config = training_config(path) or dict(model.meta.extra.get("config") or {})
     data = open_dataset(model.meta, config, name=dataset, root=data_root, split=split)
     check_classes(path, model.meta, data, reporter)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from danet.errors import ConfigError
 from danet_cli._options import (
     BackendOption,
+    CompileOption,
     CropSizeOption,
     DeviceOption,
     FlipOption,
@@ -68,6 +69,7 @@ def predict(
     precision: PrecisionOption = "auto",
     backend: BackendOption = None,
     trust: TrustOption = False,
+    compile: CompileOption = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")] = False,
     skip_errors: Annotated[
         bool, typer.Option("--skip-errors", help="Warn about unreadable inputs and go on.")
@@ -92,7 +94,12 @@ def predict(
         protocol=None, mode=mode, crop_size=crop_size, stride=stride, flip=flip,
         multi_scale=multi_scale, scales=scales, batch_size=batch_size, align_corners=False,
     )  # fmt: skip
-    predictor = Predictor(path, device, precision, backend=backend, trust=trust, inference=inference)
+    model: Any = path
+    if compile:
+        from danet.backends import load_backend
+
+        model = load_backend(path, backend, device=device, precision=precision, trust=trust, compile=True)
+    predictor = Predictor(model, device, precision, backend=backend, trust=trust, inference=inference)
     meta = predictor.meta
     writer = PredictionWriter(
         output_format, num_classes=meta.num_classes, names=meta.class_names, palette=meta.palette,

@@ -75,8 +75,8 @@ def _inference_workload(settings: BenchmarkSettings, device: torch.device, preci
         device=device,
         precision=precision.name,
         channels_last=settings.channels_last,
+        compile=settings.compile,  # with freezing, as `danet predict --compile` runs it
     )
-    backend.model = _maybe_compile(backend.model, settings)
     x = _input(settings, 3, device)
     shape = tuple(x.shape)
     return Workload(
@@ -153,7 +153,9 @@ def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, prec
     if settings.compile:
         if model is None:
             raise ConfigError(f"--compile applies to the torch backend, not {backend.name}")
-        backend.model = torch.compile(model)
+        from danet.backends.torch_backend import compile_for_inference
+
+        backend.model = compile_for_inference(model)
     x = torch.randn(settings.batch, 3, *settings.size, device=backend.device)
     shape = tuple(x.shape)
     return Workload(
