@@ -83,11 +83,18 @@ class FusedLogits(nn.Module):
 
 
 def metadata(
-    meta: ModelMeta, *, size: tuple[int, int], dynamic: bool, config: Mapping[str, Any] | None = None
+    meta: ModelMeta,
+    *,
+    size: tuple[int, int],
+    dynamic: bool,
+    config: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """The `danet.*` key/value strings stored with an exported model (`config`: the architecture,
-    so benchmarks can count the file's FLOPs)."""
+    so benchmarks can count the file's FLOPs; `data`: see `training_data`)."""
     extra = {"danet.model_config": json.dumps(dict(config))} if config else {}
+    if data:
+        extra["danet.training_data"] = json.dumps(dict(data))
     return {
         **extra,
         "danet.model_name": meta.model_name,
@@ -127,9 +134,22 @@ def meta_from_metadata(values: Mapping[str, str]) -> ModelMeta:
 
 
 def _extra(values: Mapping[str, str]) -> dict[str, Any]:
-    if "danet.model_config" not in values:
+    """The architecture (`model_config`) and the training data (`config`: dataset, data_root,
+    dataset_options, so `danet evaluate FILE.onnx` scores the data the model was trained on)."""
+    keys = {"danet.model_config": "model_config", "danet.training_data": "config"}
+    return {name: json.loads(values[key]) for key, name in keys.items() if key in values}
+
+
+def training_data(checkpoint: str | os.PathLike[str]) -> dict[str, Any]:
+    """The dataset name, folder and options a danet checkpoint was trained with ({} if none)."""
+    try:
+        stored = torch.load(Path(checkpoint), map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - only metadata: other formats simply carry none
         return {}
-    return {"model_config": json.loads(values["danet.model_config"])}
+    config = stored.get("config") if isinstance(stored, dict) else None
+    if not isinstance(config, dict):
+        return {}
+    return {key: config[key] for key in ("dataset", "data_root", "dataset_options") if config.get(key)}
 
 
 def read_onnx_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -316,7 +336,7 @@ def export_model(
     wrapper = FusedLogits(model).eval()
     example = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(1))
     config = model.config.to_dict() if hasattr(model, "config") else None
-    props = metadata(meta, size=size, dynamic=dynamic, config=config)
+    props = metadata(meta, size=size, dynamic=dynamic, config=config, data=training_data(checkpoint))
     with atomic_path(target) as tmp:
         if fmt == "onnx":
             proto, exporter = _onnx_proto(wrapper, example, opset, dynamic, reporter)

@@ -88,7 +88,7 @@ def cached_model_path(path: Path, ort: Any, settings: SessionSettings) -> Path:
         [stat.st_size, stat.st_mtime_ns, stat.st_ino, ort.__version__, settings.optimization, _cpu_id()]
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    return danet_home() / "onnxruntime" / f"{path.stem}-{digest}.onnx"
+    return danet_home() / "onnxruntime" / f"{digest}.onnx"  # no name: a rename keeps the entry
 
 
 def _cpu_id() -> str:
