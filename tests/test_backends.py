@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from danet.backends import backend_for_file, list_backends, load_backend
 from danet.datasets.synthetic import ensure_synthetic, make_spec
 from danet.errors import BackendError, DeviceError, UnknownNameError
-from danet.export import export_model
+from danet.export import export_model, read_onnx_metadata
 from danet.image_io import read_mask
 from danet.inference import InferenceConfig, predict_probs
 from danet.predictor import Predictor
@@ -204,3 +204,24 @@ def test_fixed_size_file_runs_other_sizes_by_windows(trained: dict[str, Path], t
         expected = predict_probs(image, reference.forward, config)
         assert probs.shape == expected.shape == (image.shape[0], backend.meta.num_classes, *image.shape[2:])
         assert torch.allclose(probs, expected, atol=1e-4)
+
+
+def test_int8_export_keeps_most_pixels_and_evaluates(trained: dict[str, Path], tmp_path: Path) -> None:
+    import onnx
+
+    fp32 = tmp_path / "model.onnx"
+    args = ["export", str(trained["checkpoint"]), "-o", str(fp32), "--size", "32", "32", "--int8"]
+    result = runner.invoke(app, [*args, "--calibrate", "synthetic", "--calibrate-images", "4"])
+    assert result.exit_code == 0, result.output
+    int8 = tmp_path / "model.int8.onnx"
+    assert "of pixels keep the fp32 class" in result.output and int8.is_file()
+    ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
+    assert "QLinearConv" in ops and "Softmax" in ops  # convolutions in int8, attention in float
+    # A 6-iteration model's logits are huge and close: int8 still keeps 9 pixels in 10.
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    a = load_backend(fp32, device="cpu").forward(x).argmax(1)
+    b = load_backend(int8, device="cpu").forward(x).argmax(1)
+    assert (a == b).float().mean() >= 0.9
+    scores = _evaluate(int8, trained["data"], tmp_path / "int8.json")
+    assert scores["backend"] == "onnxruntime" and 0 <= scores["miou"] <= 1
+    assert json.loads(read_onnx_metadata(int8)["danet.int8"])["dataset"] == "synthetic"
