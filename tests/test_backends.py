@@ -214,7 +214,7 @@ def test_int8_export_keeps_most_pixels_and_evaluates(trained: dict[str, Path], t
     result = runner.invoke(app, [*args, "--calibrate", "synthetic", "--calibrate-images", "4"])
     assert result.exit_code == 0, result.output
     int8 = tmp_path / "model.int8.onnx"
-    assert "of pixels keep the fp32 class" in result.output and int8.is_file()
+    assert "of pixels keep the fp32 class" in " ".join(result.output.split()) and int8.is_file()
     ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
     assert "QLinearConv" in ops and "Softmax" in ops  # convolutions in int8, attention in float
     # A 6-iteration model's logits are huge and close: int8 still keeps 9 pixels in 10.
