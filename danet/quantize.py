@@ -23,7 +23,8 @@ from danet.fileio import atomic_path, check_writable
 from danet.reporting import NullReporter, Reporter
 
 QUANT_FORMATS = ("qoperator", "qdq")
-# Measured on a 2-core AVX512-VNNI CPU (danet_resnet50, 512 x 1024): see the benchmarks page.
+# QLinearConv operators in the file; ONNX Runtime turns QDQ pairs into the same kernels when it loads
+# a QDQ file, which other runtimes (TensorRT, OpenVINO) read instead (`--int8-format qdq`).
 DEFAULT_FORMAT = "qoperator"
 QUANTIZED_OPS = ("Conv",)
 
