@@ -64,6 +64,8 @@ class BenchmarkSettings:
             )
         if self.checkpoint and (self.train or self.pam_only):
             raise ConfigError("--checkpoint measures inference of a model file; drop --train/--pam-only")
+        if self.profile and not self.checkpoint:
+            raise ConfigError("--profile reads ONNX Runtime's per-node profile: add --checkpoint FILE.onnx")
         if self.backend and not self.checkpoint:
             raise ConfigError("--backend needs --checkpoint PATH (the model file it runs)")
         if self.threads < 0:
