@@ -3,8 +3,11 @@
 The exported model takes a normalised (B, 3, H, W) float32 RGB batch and returns the fused logits
 `out` (B, K, H, W). Everything needed to run it without another file (class names, palette,
 normalisation, align_corners) is stored inside: ONNX `metadata_props` with `danet.*` keys, or the
-TorchScript extra file `danet_meta.json`. Position attention is exported with the `naive`
-implementation: the same numbers, but no loop whose length depends on the image size.
+TorchScript extra file `danet_meta.json`. Position attention is exported with the `blocks`
+implementation: the same numbers as the paper's N x N attention, computed over blocks of queries, so
+the file's peak memory holds one block's energies instead of N x N (5.4 GB -> see the benchmarks page
+at 1024 x 2048). TorchScript files and the legacy ONNX exporter with dynamic shapes use `naive`: a
+trace would freeze the block boundaries of the example size.
 """
 
 from __future__ import annotations
@@ -79,9 +82,18 @@ class FusedLogits(nn.Module):
         return self.model(x)["out"]
 
 
-def metadata(meta: ModelMeta, *, size: tuple[int, int], dynamic: bool) -> dict[str, str]:
-    """The `danet.*` key/value strings stored with an exported model: the model's own, then the export's."""
+def metadata(
+    meta: ModelMeta,
+    *,
+    size: tuple[int, int],
+    dynamic: bool,
+    config: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The `danet.*` key/value strings stored with an exported model: the model's own (`ModelMeta`),
+    the architecture (`config`, so benchmarks can count the file's FLOPs), then the export's."""
+    extra = {"danet.model_config": json.dumps(dict(config))} if config else {}
     return {
+        **extra,
         **meta.to_text(),
         "danet.input": "input: (B, 3, H, W) float32 RGB, (pixel / 255 - mean) / std",
         "danet.output": "out: (B, K, H, W) logits at the input size",
@@ -158,6 +170,7 @@ def _onnx_proto(
     """The ONNX graph from the dynamo exporter, or from the TorchScript-based one if dynamo fails."""
     onnx = _require_onnx()
     names: dict[str, Any] = {"input_names": ["input"], "output_names": ["out"]}
+    set_export_attention(wrapper.model, "blocks")
     try:
         shapes = None
         if dynamic:
@@ -180,6 +193,7 @@ def _onnx_proto(
             f"the dynamo ONNX exporter failed ({_first_line(error)}); using the TorchScript-based one"
         )
     axes = {"input": {0: "batch", 2: "height", 3: "width"}, "out": {0: "batch", 2: "height", 3: "width"}}
+    set_export_attention(wrapper.model, "naive" if dynamic else "blocks")
     buffer = io.BytesIO()
     try:
         with _quiet_exporters():
@@ -201,10 +215,12 @@ def _write_onnx(proto: Any, path: Path, props: Mapping[str, str]) -> None:
 
 
 def _onnx_runner(path: Path) -> Any:
-    import onnxruntime
+    """The file through the ONNX Runtime backend on the CPU: the check runs the fully optimised
+    graph, which the backend caches, so later sessions on this machine start from it."""
+    from danet.backends.onnx_backend import OnnxRuntimeBackend
 
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return lambda x: session.run(["out"], {"input": x.numpy()})[0]
+    backend = OnnxRuntimeBackend(path, device="cpu")
+    return lambda x: backend.forward(x).numpy()
 
 
 def _write_torchscript(
@@ -241,9 +257,13 @@ def _compare(wrapper: nn.Module, run: Any, shapes: list[tuple[int, int, int, int
 
 def _load(checkpoint: str | os.PathLike[str] | None, trust: bool) -> tuple[nn.Module, ModelMeta]:
     model = load_model(checkpoint, trust=trust).float().eval()
-    if hasattr(model, "set_pam_implementation"):
-        model.set_pam_implementation("naive")  # same numbers, no size-dependent chunk loop
     return model, model.meta
+
+
+def set_export_attention(model: nn.Module, implementation: str) -> None:
+    """Position attention as the exporter should record it (`blocks` or `naive`; same numbers)."""
+    if hasattr(model, "set_pam_implementation"):
+        model.set_pam_implementation(implementation)
 
 
 def export_model(
@@ -271,13 +291,15 @@ def export_model(
     model, meta = _load(checkpoint, trust)
     wrapper = FusedLogits(model).eval()
     example = torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(1))
-    props = metadata(meta, size=size, dynamic=dynamic)
+    config = model.config.to_dict() if hasattr(model, "config") else None
+    props = metadata(meta, size=size, dynamic=dynamic, config=config)
     with atomic_path(target) as tmp:
         if fmt == "onnx":
             proto, exporter = _onnx_proto(wrapper, example, opset, dynamic, reporter)
             _write_onnx(proto, tmp, props)
             run = _onnx_runner(tmp)
         else:
+            set_export_attention(model, "naive" if dynamic else "blocks")
             _write_torchscript(wrapper, example, tmp, props)
             exporter, run = "trace", _torchscript_runner(tmp)
         checks = _compare(wrapper, run, check_shapes(size, dynamic))

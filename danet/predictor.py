@@ -57,8 +57,10 @@ def open_backend(
     device: str = "auto",
     precision: str = "fp32",
     trust: bool = False,
+    compile: bool = False,
 ) -> Backend:
-    """A backend from a model file, an already loaded backend, or an in-memory `nn.Module`."""
+    """A backend from a model file, an already loaded backend, or an in-memory `nn.Module`
+    (`compile`: torch.compile the model of a torch backend)."""
     if isinstance(checkpoint, nn.Module):  # a model from `load_model` or `create_model`
         from danet.backends.torch_backend import TorchBackend
 
@@ -68,6 +70,8 @@ def open_backend(
     options: dict[str, Any] = {"device": device, "precision": precision}
     if trust:
         options["trust"] = True
+    if compile:
+        options["compile"] = True
     return load_backend(checkpoint, backend, **options)
 
 

@@ -78,6 +78,13 @@ BackendOption = Annotated[
     str | None, typer.Option(help="Inference backend: torch or onnxruntime (default: from the file).")
 ]
 TrustOption = Annotated[bool, typer.Option("--trust", help="Allow checkpoints that need full unpickling.")]
+CompileOption = Annotated[
+    bool,
+    typer.Option(
+        "--compile",
+        help="torch backend: torch.compile with freezing (slow first call per image size, faster after).",
+    ),
+]
 
 
 def parse_pair(text: str, flag: str) -> tuple[int, int]:

@@ -90,6 +90,29 @@ def benchmark(
     threads: Annotated[
         int, typer.Option(help="CPU threads for torch (0: torch's default).", rich_help_panel=_PANEL_RUN)
     ] = 0,
+    ort_optimization: Annotated[
+        str,
+        typer.Option(
+            help="ONNX Runtime graph optimisation: disable, basic, extended or all (.onnx files).",
+            rich_help_panel=_PANEL_RUN,
+        ),
+    ] = "all",
+    ort_spinning: Annotated[
+        bool,
+        typer.Option(help="Let ONNX Runtime's idle threads spin (.onnx files).", rich_help_panel=_PANEL_RUN),
+    ] = True,
+    ort_arena: Annotated[
+        bool,
+        typer.Option(help="ONNX Runtime's CPU memory arena (.onnx files).", rich_help_panel=_PANEL_RUN),
+    ] = True,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            "--profile",
+            help="Print the top operators of ONNX Runtime's per-node profile (.onnx files).",
+            rich_help_panel=_PANEL_OUT,
+        ),
+    ] = False,
     warmup: Annotated[int, typer.Option(help="Untimed steps first.", rich_help_panel=_PANEL_OUT)] = 2,
     repeats: Annotated[
         int, typer.Option(help="Timed steps (median and min reported).", rich_help_panel=_PANEL_OUT)
@@ -168,6 +191,10 @@ def benchmark(
         output_stride=output_stride,
         conv_probe=conv_probe,
         threads=threads,
+        ort_optimization=ort_optimization,
+        ort_spinning=ort_spinning,
+        ort_arena=ort_arena,
+        profile=profile,
     )
     if settings.checkpoint:  # fetch a weight name or hf:// file here, where a progress bar shows
         from dataclasses import replace
@@ -197,6 +224,7 @@ def _run(settings: Any, compare: str | None, rounds: int, *, isolate: bool) -> d
         record = run_benchmark(settings, isolate=isolate)
         reporter.table(f"benchmark: {describe(record['settings'])}", COLUMNS, [result_row(record, "result")])
         reporter.info(work_line(record))
+        _print_profile(reporter, record, "result")
         return record
     variant = settings.with_override(compare)
     result = compare_settings(settings, variant, rounds=rounds, isolate=isolate, reporter=reporter)
@@ -208,7 +236,19 @@ def _run(settings: Any, compare: str | None, rounds: int, *, isolate: bool) -> d
     title = f"benchmark: A = {describe(result.baseline['settings'])}; B = A with {compare}"
     reporter.table(title, COLUMNS, rows)
     reporter.info(work_line(result.baseline))
+    _print_profile(reporter, result.baseline, "A")
+    _print_profile(reporter, result.variant, "B")
     return result.to_dict()
+
+
+def _print_profile(reporter: Any, record: dict[str, Any], label: str) -> None:
+    rows = [
+        [entry["op"], f"{entry['ms']:,.1f}", f"{100 * entry['share']:.1f}%"]
+        for entry in record.get("top_operators") or ()
+    ]
+    if rows:
+        title = f"ONNX Runtime top operators ({label}, all profiled steps)"
+        reporter.table(title, ["operator", "total ms", "share"], rows)
 
 
 def register(app: typer.Typer) -> None:

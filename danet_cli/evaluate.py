@@ -13,6 +13,7 @@ from danet_cli._options import (
     BackendOption,
     BaseSizeOption,
     CheckpointArg,
+    CompileOption,
     CropSizeOption,
     DeviceOption,
     FlipOption,
@@ -82,6 +83,7 @@ def evaluate(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N images (quick checks).")] = None,
     backend: BackendOption = None,
     trust: TrustOption = False,
+    compile: CompileOption = False,
     json_path: Annotated[
         Path | None,
         typer.Option("--json", help="Also write the scores, per-class table and confusion matrix here."),
@@ -101,7 +103,8 @@ def evaluate(
         check_output_location(json_path)
     reporter = RichReporter()
     path = resolve(checkpoint, reporter=reporter)
-    model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust)
+    options = {"compile": True} if compile else {}
+    model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust, **options)
     data = open_dataset(model.meta, name=dataset, root=data_root, split=split)
     check_classes(model.meta, data, reporter)
     inference = build_inference(

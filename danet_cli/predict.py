@@ -11,6 +11,7 @@ from danet.errors import ConfigError
 from danet_cli._options import (
     BackendOption,
     BaseSizeOption,
+    CompileOption,
     CropSizeOption,
     DeviceOption,
     FlipOption,
@@ -76,6 +77,7 @@ def predict(
     precision: PrecisionOption = "auto",
     backend: BackendOption = None,
     trust: TrustOption = False,
+    compile: CompileOption = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")] = False,
     skip_errors: Annotated[
         bool, typer.Option("--skip-errors", help="Warn about unreadable inputs and go on.")
@@ -116,7 +118,7 @@ def predict(
         folder = output if output is not None else increment_dir(Path("runs/predict"), name, create=False)
         check_output_location(folder, folder=True)
     path = resolve(checkpoint, reporter=reporter)
-    model = open_backend(path, backend, device=device, precision=precision, trust=trust)
+    model = open_backend(path, backend, device=device, precision=precision, trust=trust, compile=compile)
     meta = model.meta
     inference = build_inference(
         protocol=protocol, mode=mode, crop_size=crop_size, stride=stride, flip=flip,

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 from danet.backends import backend_for_file, list_backends, load_backend
 from danet.datasets.synthetic import ensure_synthetic, make_spec
 from danet.errors import BackendError, DeviceError, UnknownNameError
-from danet.export import export_model
+from danet.export import export_model, read_onnx_metadata
 from danet.image_io import read_mask
+from danet.inference import InferenceConfig, predict_probs
 from danet.predictor import Predictor
 from danet_cli.app import app
 
@@ -188,10 +189,39 @@ def test_torch_only_options_are_refused_for_onnx(trained: dict[str, Path]) -> No
         load_backend(trained["onnx"], device="cpu", precision="bf16")
 
 
-def test_fixed_size_file_at_another_size_is_a_clear_error(trained: dict[str, Path], tmp_path: Path) -> None:
+def test_fixed_size_file_runs_other_sizes_by_windows(trained: dict[str, Path], tmp_path: Path) -> None:
     fixed = tmp_path / "fixed.onnx"
     export_model(trained["checkpoint"], fixed, fmt="onnx", size=(32, 32))
     backend = load_backend(fixed, device="cpu")
+    assert backend.fixed_size == (32, 32)
     assert backend.forward(torch.zeros(1, 3, 32, 32)).shape[-2:] == (32, 32)
-    with pytest.raises(BackendError, match="--dynamic"):
-        backend.forward(torch.zeros(1, 3, 40, 40))
+    x = torch.randn(2, 3, 45, 70, generator=torch.Generator().manual_seed(3))  # larger: 2 x 3 windows
+    small = x[:1, :, :20, :27]  # smaller than a window: padded
+    reference = load_backend(trained["checkpoint"], device="cpu")
+    config = InferenceConfig(mode="slide", crop_size=(32, 32), stride=(21, 21), align_corners=True)
+    for image in (x, small):
+        probs = backend.forward(image).softmax(dim=1)
+        expected = predict_probs(image, reference.forward, config)
+        assert probs.shape == expected.shape == (image.shape[0], backend.meta.num_classes, *image.shape[2:])
+        assert torch.allclose(probs, expected, atol=1e-4)
+
+
+def test_int8_export_keeps_most_pixels_and_evaluates(trained: dict[str, Path], tmp_path: Path) -> None:
+    import onnx
+
+    fp32 = tmp_path / "model.onnx"
+    args = ["export", str(trained["checkpoint"]), "-o", str(fp32), "--size", "32", "32", "--int8"]
+    result = runner.invoke(app, [*args, "--calibrate", "synthetic", "--calibrate-images", "4"])
+    assert result.exit_code == 0, result.output
+    int8 = tmp_path / "model.int8.onnx"
+    assert "of pixels keep the fp32 class" in " ".join(result.output.split()) and int8.is_file()
+    ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
+    assert "QLinearConv" in ops and "Softmax" in ops  # convolutions in int8, attention in float
+    # A 6-iteration model's logits are huge and close: int8 still keeps 9 pixels in 10.
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    a = load_backend(fp32, device="cpu").forward(x).argmax(1)
+    b = load_backend(int8, device="cpu").forward(x).argmax(1)
+    assert (a == b).float().mean() >= 0.9
+    scores = _evaluate(int8, trained["data"], tmp_path / "int8.json")
+    assert scores["backend"] == "onnxruntime" and 0 <= scores["miou"] <= 1
+    assert json.loads(read_onnx_metadata(int8)["danet.int8"])["dataset"] == "synthetic"

@@ -7,12 +7,14 @@ The file carries its own metadata (class names, palette, mean/std, model name) i
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from danet.backends.onnx_session import SessionSettings, create_session
 from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD, ModelMeta, has_text_meta
 from danet.errors import BackendError, DeviceError
 
@@ -85,26 +87,32 @@ def meta_from_props(props: dict[str, str], path: Path, num_classes: int | None) 
 
 
 class OnnxRuntimeBackend:
-    """An ONNX Runtime session behind the `Backend` interface (torch tensors in, torch tensors out)."""
+    """An ONNX Runtime session behind the `Backend` interface (torch tensors in, torch tensors out).
+
+    A file exported at a fixed size runs any image: other sizes go through sliding windows of the
+    file's size (smaller images are padded), and the averaged probabilities come back as log-probs,
+    which are valid logits (softmax gives the probabilities back, argmax the same classes).
+    """
 
     name = "onnxruntime"
 
-    def __init__(self, path: str | os.PathLike[str], *, device: str = "auto", threads: int | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        device: str = "auto",
+        settings: SessionSettings | None = None,
+    ) -> None:
         ort = import_onnxruntime()
         self.path = Path(path)
         if not self.path.is_file():
             raise BackendError(f"ONNX file {self.path} does not exist")
         device = str(device or "auto")
+        self.settings = settings or SessionSettings()
         self.providers = choose_providers(device, ort.get_available_providers())
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
         try:
-            self.session = ort.InferenceSession(
-                str(self.path),
-                sess_options=options,
-                providers=self.providers,
-                provider_options=_provider_options(self.providers, device),
+            self.session = create_session(
+                ort, self.path, self.settings, self.providers, _provider_options(self.providers, device)
             )
         except Exception as error:  # onnxruntime raises its own exception types
             raise BackendError(f"onnxruntime could not load {self.path}: {error}") from None
@@ -117,28 +125,63 @@ class OnnxRuntimeBackend:
         self.device = torch.device(
             "cuda" if used in ("CUDAExecutionProvider", "TensorrtExecutionProvider") else "cpu"
         )
+        shape = self.session.get_inputs()[0].shape
+        self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
+        fixed = len(shape) == 4 and all(isinstance(d, int) for d in shape[2:])
+        self.fixed_size: tuple[int, int] | None = (shape[2], shape[3]) if fixed else None
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.fixed_size is not None and tuple(batch.shape[-2:]) != self.fixed_size:
+            return self._forward_windows(batch)
+        return self._run(batch)
+
+    def _run(self, batch: torch.Tensor) -> torch.Tensor:
+        """The session on `batch`, in slices of the file's batch size when that is fixed."""
+        step = self.fixed_batch or batch.shape[0]
+        if batch.shape[0] != step:
+            return torch.cat([self._run(batch[i : i + step]) for i in range(0, batch.shape[0], step)])
         array = np.ascontiguousarray(batch.detach().cpu().numpy(), dtype=np.float32)
         try:
             (logits,) = self.session.run(None, {self.input_name: array})[:1]
         except Exception as error:  # onnxruntime raises its own exception types
             expected = [d if isinstance(d, int) else "any" for d in self.session.get_inputs()[0].shape]
             raise BackendError(
-                f"{self.path} cannot run a batch of shape {list(array.shape)} (it accepts {expected}); "
-                "re-export with `danet export --dynamic` for other sizes "
+                f"{self.path} cannot run a batch of shape {list(array.shape)} (it accepts {expected}) "
                 f"({str(error).splitlines()[0][:160]})"
             ) from None
         return torch.from_numpy(logits)
 
+    def _forward_windows(self, batch: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities of an image of another size, from windows of the file's fixed size
+        overlapping by a third (the official protocol's 768/512 ratio)."""
+        from danet.inference import InferenceConfig, predict_probs
+
+        crop = self.fixed_size
+        stride = (max(1, crop[0] * 2 // 3), max(1, crop[1] * 2 // 3))
+        config = InferenceConfig(
+            mode="slide", crop_size=crop, stride=stride, batch_size=batch.shape[0],
+            align_corners=self.meta.align_corners,
+        )  # fmt: skip
+        probs = predict_probs(batch.float(), self._run, config)  # (B, K, H, W)
+        return torch.log(probs.clamp_min(1e-30))
+
 
 def load_onnxruntime(path: str | os.PathLike[str], **options: Any) -> OnnxRuntimeBackend:
-    """Loader for the backend registry; torch-only options (precision, trust, ...) are rejected clearly."""
+    """Loader for the backend registry. Session options (`threads`, `optimization`, `spinning`,
+    `arena`, `cache`, `profile`) tune ONNX Runtime; torch-only options are refused clearly."""
     precision = options.pop("precision", None)
     if precision not in (None, "fp32", "auto"):
         raise BackendError("the onnxruntime backend runs the precision stored in the file; drop --precision")
+    if options.pop("compile", False):
+        raise BackendError("--compile applies to the torch backend; an ONNX file is optimised by onnxruntime")
     for ignored in ("trust", "overrides", "channels_last", "dataset"):
         options.pop(ignored, None)
-    return OnnxRuntimeBackend(
-        path, device=str(options.pop("device", "auto")), threads=options.pop("threads", None)
-    )
+    device = str(options.pop("device", "auto"))
+    known = {f.name for f in fields(SessionSettings)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise BackendError(
+            f"unknown onnxruntime option(s) {', '.join(unknown)}; use {', '.join(sorted(known))}"
+        )
+    values = {key: value for key, value in options.items() if value is not None}
+    return OnnxRuntimeBackend(path, device=device, settings=SessionSettings(**values))

@@ -21,8 +21,24 @@ def meta_from_model(model: nn.Module) -> ModelMeta:
     return ModelMeta(config.name, config.num_classes, align_corners=config.align_corners)
 
 
+def compile_for_inference(model: nn.Module) -> nn.Module:
+    """`torch.compile` with freezing, for a model that only runs under `inference_mode`."""
+    from danet.errors import BackendError
+
+    if not hasattr(torch, "compile"):
+        raise BackendError(f"--compile needs torch.compile (torch >= 2.0); this is torch {torch.__version__}")
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return torch.compile(model, options={"freezing": True})  # type: ignore[return-value]
+
+
 class TorchBackend:
-    """Runs a `Segmentor` on a device with a precision, under `inference_mode`."""
+    """Runs a `Segmentor` on a device with a precision, under `inference_mode`.
+
+    With ``compile`` the model goes through `torch.compile` with inductor's freezing (weights become
+    constants, so convolutions and BatchNorm fold and weights are pre-packed for the CPU kernels); the
+    first call of each new input shape compiles, later ones are fast.
+    """
 
     name = "torch"
 
@@ -33,6 +49,7 @@ class TorchBackend:
         device: str | torch.device = "auto",
         precision: str = "fp32",
         channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         self.device = resolve_device(device)
         self.precision: Precision = resolve_precision(precision, self.device)
@@ -40,6 +57,9 @@ class TorchBackend:
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = model.eval().to(self.device, memory_format=memory_format)
         self.meta = meta_from_model(model)
+        self.compiled = compile
+        if compile:
+            self.model = compile_for_inference(self.model)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **options: Any) -> TorchBackend:

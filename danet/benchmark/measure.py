@@ -35,9 +35,10 @@ def _measure(settings: BenchmarkSettings) -> dict[str, Any]:
     memory.start()
     times = time_steps(workload, settings.warmup, settings.repeats)
     memory.stop()
+    extras = workload.extras() if workload.extras else {}
     flops = workload.flops()
     probe = conv_probe(workload.device, workload.precision) if settings.conv_probe else {}
-    return summarise(settings, times, memory, flops, probe, workload)
+    return {**summarise(settings, times, memory, flops, probe, workload), **extras}
 
 
 def time_steps(workload: Workload, warmup: int, repeats: int) -> list[float]:

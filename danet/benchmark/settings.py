@@ -9,6 +9,7 @@ from danet.errors import ConfigError
 
 PAM_CHOICES = ("efficient", "chunked", "sdpa", "naive")
 PRECISION_CHOICES = ("fp32", "bf16", "fp16")
+ORT_OPTIMIZATIONS = ("disable", "basic", "extended", "all")
 # Keys `--compare KEY=VALUE` accepts, with the parser of each value.
 _BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False}
 
@@ -42,6 +43,11 @@ class BenchmarkSettings:
     output_stride: int = 8
     conv_probe: bool = True
     threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+    # ONNX Runtime session (--checkpoint FILE.onnx): see `danet.backends.onnx_session.SessionSettings`
+    ort_optimization: str = "all"
+    ort_spinning: bool = True
+    ort_arena: bool = True
+    profile: bool = False  # ONNX Runtime's per-node profile: the top operators in the record
 
     def __post_init__(self) -> None:
         if len(self.size) != 2 or min(self.size) < 1:
@@ -58,10 +64,17 @@ class BenchmarkSettings:
             )
         if self.checkpoint and (self.train or self.pam_only):
             raise ConfigError("--checkpoint measures inference of a model file; drop --train/--pam-only")
+        if self.profile and not self.checkpoint:
+            raise ConfigError("--profile reads ONNX Runtime's per-node profile: add --checkpoint FILE.onnx")
         if self.backend and not self.checkpoint:
             raise ConfigError("--backend needs --checkpoint PATH (the model file it runs)")
         if self.threads < 0:
             raise ConfigError(f"--threads must be 0 (torch's default) or more, got {self.threads}")
+        if self.ort_optimization not in ORT_OPTIMIZATIONS:
+            raise ConfigError(
+                f"unknown --ort-optimization {self.ort_optimization!r}; "
+                f"use one of {', '.join(ORT_OPTIMIZATIONS)}"
+            )
         if self.pam_only and self.channels < 8:
             raise ConfigError(f"--channels must be at least 8 for --pam-only, got {self.channels}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,6 +26,7 @@ class Workload:
     device: torch.device
     precision: Precision
     flops: Callable[[], int | None]
+    extras: Callable[[], dict[str, Any]] | None = None  # more record fields, read after the runs
 
 
 def build_workload(settings: BenchmarkSettings) -> Workload:
@@ -73,8 +75,8 @@ def _inference_workload(settings: BenchmarkSettings, device: torch.device, preci
         device=device,
         precision=precision.name,
         channels_last=settings.channels_last,
+        compile=settings.compile,  # with freezing, as `danet predict --compile` runs it
     )
-    backend.model = _maybe_compile(backend.model, settings)
     x = _input(settings, 3, device)
     shape = tuple(x.shape)
     return Workload(
@@ -140,6 +142,10 @@ def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, prec
     name = settings.backend or backend_for_file(path)
     if settings.threads and name != "torch":  # torch threads are already set in this process
         options["threads"] = settings.threads
+    if name == "onnxruntime":
+        options.update(_ort_options(settings))
+    elif settings.profile:
+        raise ConfigError("--profile reads ONNX Runtime's per-node profile; use it with an .onnx file")
     backend = load_backend(path, name, **options)
     model = getattr(backend, "model", None)
     if settings.pam != "efficient":
@@ -149,7 +155,9 @@ def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, prec
     if settings.compile:
         if model is None:
             raise ConfigError(f"--compile applies to the torch backend, not {backend.name}")
-        backend.model = torch.compile(model)
+        from danet.backends.torch_backend import compile_for_inference
+
+        backend.model = compile_for_inference(model)
     x = torch.randn(settings.batch, 3, *settings.size, device=backend.device)
     shape = tuple(x.shape)
     return Workload(
@@ -157,7 +165,30 @@ def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, prec
         device=torch.device(backend.device),
         precision=precision,
         flops=lambda: _backend_flops(backend, model, shape),
+        extras=(lambda: _ort_profile(backend)) if settings.profile else None,
     )
+
+
+def _ort_options(settings: BenchmarkSettings) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "optimization": settings.ort_optimization,
+        "spinning": settings.ort_spinning,
+        "arena": settings.ort_arena,
+    }
+    if settings.profile:
+        import tempfile
+
+        options["profile"] = str(Path(tempfile.mkdtemp(prefix="danet-ort-profile-")) / "profile")
+    return options
+
+
+def _ort_profile(backend: Any) -> dict[str, Any]:
+    """The top operators of ONNX Runtime's per-node profile (warm-up and timed steps)."""
+    from danet.backends.onnx_session import top_operators
+
+    path = backend.session.end_profiling()
+    rows = top_operators(path)
+    return {"top_operators": [{"op": op, "ms": ms, "share": share} for op, ms, share in rows]}
 
 
 def _backend_flops(backend: Any, model: Any, shape: tuple[int, ...]) -> int | None:

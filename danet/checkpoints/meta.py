@@ -113,6 +113,7 @@ class ModelMeta:
                 trained_by=values.get("danet.trained_by", "danet") or "danet",
                 mmseg_config=values.get("danet.mmseg_config", ""),
                 train_config=dict(json.loads(values.get("danet.train_config", "{}"))),
+                extra=_architecture(values),
             )
         except (KeyError, ValueError, TypeError) as error:
             where = f" of {source}" if source else ""
@@ -120,6 +121,12 @@ class ModelMeta:
                 f"the danet metadata{where} is missing or damaged ({type(error).__name__}: {error}); "
                 "export the model again with `danet export`"
             ) from None
+
+
+def _architecture(values: Mapping[str, str]) -> dict[str, Any]:
+    """``{"model_config": ...}`` when an exported file records its architecture (for FLOP counts)."""
+    text = values.get("danet.model_config")
+    return {"model_config": dict(json.loads(text))} if text else {}
 
 
 def has_text_meta(values: Mapping[str, str]) -> bool:
