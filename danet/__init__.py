@@ -24,6 +24,8 @@ _LAZY = {
     "resolve_precision": "danet.devices",
     "load_model": "danet.checkpoints",
     "Predictor": "danet.predictor",
+    "train": "danet.training.api",
+    "TrainConfig": "danet.config",
 }
 
 __all__ = ["__version__", "DanetError", *_LAZY]

@@ -46,6 +46,16 @@ class TrainResult:
     metrics: dict[str, Any] | None
     status: str
 
+    @property
+    def best_checkpoint(self) -> Path:
+        """checkpoints/best.pt: the weights of the best validation (lean; for prediction)."""
+        return self.run_dir / "checkpoints" / "best.pt"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        """checkpoints/last.pt: the full training state of the last iteration (for --resume)."""
+        return self.run_dir / "checkpoints" / "last.pt"
+
 
 def train(
     config: TrainConfig,
