@@ -95,6 +95,7 @@ class TrainConfig:
     val: ValConfig = field(default_factory=ValConfig)
     project: str = "runs/train"
     name: str | None = None  # None: the dataset name
+    save_half: bool = False  # best.pt with fp16 weights (loading casts them back to fp32)
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -118,6 +118,10 @@ def register(app: typer.Typer) -> None:
         backbone_weights: Annotated[
             str | None, typer.Option(help="ImageNet backbone file, 'auto' (danet cache) or 'none'.")
         ] = None,
+        half: Annotated[
+            bool | None,
+            typer.Option("--half/--no-half", help="Save best.pt with fp16 weights (half the size)."),
+        ] = None,
         set_items: Annotated[
             list[str] | None,
             typer.Option("--set", help="Any config key: --set min_lr=1e-4 --set val.flip=true."),
@@ -134,7 +138,7 @@ def register(app: typer.Typer) -> None:
             "batch_size": batch_size, "crop_size": crop_size, "lr": lr, "optimizer": optimizer,
             "workers": workers, "device": device, "precision": precision, "channels_last": channels_last,
             "seed": seed, "project": project, "name": name, "val_every": val_every,
-            "backbone_weights": backbone_weights,
+            "backbone_weights": backbone_weights, "save_half": half,
         }  # fmt: skip
         overrides = flag_overrides(flags, set_items or [])
         resolved = resolve(dataset, config, resume, overrides)

@@ -19,9 +19,9 @@ from danet.errors import ConfigError, TrainingError
 from danet.reporting import NullReporter, PrintReporter, Reporter
 from danet.training.build import build_model, dataset_meta
 from danet.training.checkpointing import (
-    copy_checkpoint,
     read_resume_checkpoint,
     restore_training_state,
+    save_lean_checkpoint,
     save_training_state,
     write_weight_hash,
 )
@@ -261,16 +261,26 @@ class Trainer:
     # ---- saving and the end of a run ---------------------------------------------------------
 
     def save(self, iteration: int, *, best: bool = False) -> None:
-        """Write checkpoints/last.pt (and best.pt when `best`); every rank calls this."""
+        """Write last.pt (full state) and, when `best`, the lean best.pt; every rank calls this."""
         path = self.run_dir.last if self.run_dir else Path(os.devnull)
+        scores = dict(
+            iteration=iteration, total_iters=self.total, best_miou=self.best_miou,
+            val_metrics=self.last_metrics,
+        )  # fmt: skip
         save_training_state(
             path, self.model, self.ctx, optimizer=self.optimizer, scheduler=self.scheduler,
-            scaler=self.scaler, dataset=self.meta, config=self.config, iteration=iteration,
-            total_iters=self.total, best_miou=self.best_miou, val_metrics=self.last_metrics,
+            scaler=self.scaler, dataset=self.meta, config=self.config, **scores, **self._progress_state(),
         )  # fmt: skip
         if self.run_dir is not None and (best or self.validator.improved):
-            copy_checkpoint(self.run_dir.last, self.run_dir.best)
+            save_lean_checkpoint(
+                self.run_dir.best, self.model, dataset=self.meta, config=self.config,
+                half=self.config.save_half, **scores,
+            )  # fmt: skip
         self.validator.improved = False
+
+    def _progress_state(self) -> dict[str, Any]:
+        """Counters that a resumed run needs beyond the optimiser (early stopping)."""
+        return {}
 
     def _finish(self, iteration: int, status: str) -> TrainResult:
         if status == "finished" and self.validator.available:
