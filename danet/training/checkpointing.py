@@ -29,7 +29,7 @@ from danet.training.state import capture_rng_state, restore_rng_state
 # Keys a resumed run may change: they do not alter the arithmetic of training.
 RESUME_OVERRIDABLE = (
     "iters", "epochs", "workers", "device", "precision", "channels_last", "data_root",
-    "val_every", "log_every", "save_every", "val", "save_half",
+    "val_every", "log_every", "save_every", "val", "save_half", "logger", "patience",
 )  # fmt: skip
 
 

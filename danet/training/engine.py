@@ -25,10 +25,13 @@ from danet.training.checkpointing import (
     save_training_state,
     write_weight_hash,
 )
+from danet.training.class_weights import resolve_class_weights
 from danet.training.data import build_datasets, make_loader, total_iters
-from danet.training.losses import SegmentationLoss
+from danet.training.final import write_final_outputs
+from danet.training.losses import OhemSampler, SegmentationLoss
 from danet.training.meters import Window
 from danet.training.optim import PolyLR, build_optimizer
+from danet.training.results import RunRecorder
 from danet.training.rundir import LoggingReporter, RunDir
 from danet.training.signals import stop_requests
 from danet.training.state import seed_everything
@@ -37,7 +40,8 @@ from danet.training.validation import Validator
 
 @dataclass(frozen=True)
 class TrainResult:
-    """How a run ended: `finished`, `interrupted` (Ctrl-C / SIGTERM) or `stopped` (--stop-after)."""
+    """How a run ended: `finished`, `early_stopped` (--patience), `interrupted` (Ctrl-C / SIGTERM) or
+    `stopped` (--stop-after); `metrics` are the last validation's scores (None without validation)."""
 
     run_dir: Path
     iteration: int
@@ -90,6 +94,11 @@ class Trainer:
         self.precision = resolve_precision(config.precision, ctx.device)
         self._build(checkpoint)
         self.validator = Validator(self, self.data.val)
+        self.recorder = (
+            RunRecorder(self.run_dir.path, self.meta["class_names"], logger=config.logger, start=self.start)
+            if self.run_dir is not None
+            else None
+        )
 
     def _open_run(self, resume: Any) -> RunDir | None:
         path = None
@@ -109,10 +118,11 @@ class Trainer:
         self.scheduler = PolyLR(self.optimizer, self.total, config.poly_power, config.min_lr)
         self.scaler = torch.amp.GradScaler(ctx.device.type, enabled=self.precision.needs_scaler)
         self.start, self.best_miou, self.last_metrics = 0, None, None
+        self.stale_validations, self.best_iteration = 0, None
         if checkpoint is not None:
             self._restore(checkpoint, model)
         self.model = model
-        self.loss = SegmentationLoss(config.loss_weights, ignore_index=int(self.meta["ignore_index"]))
+        self.loss = self._build_loss()
         if ctx.distributed:
             unused = any(w == 0 for w in vars(config.loss_weights).values())
             ids = [ctx.device.index] if ctx.device.type == "cuda" else None
@@ -121,6 +131,15 @@ class Trainer:
             )
         if ctx.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+
+    def _build_loss(self) -> SegmentationLoss:
+        config, ignore = self.config, int(self.meta["ignore_index"])
+        weights = resolve_class_weights(config, self.data.train, self.reporter)
+        ohem = OhemSampler(config.ohem_thresh, config.ohem_min_kept, ignore) if config.ohem else None
+        return SegmentationLoss(
+            config.loss_weights, ignore_index=ignore, ohem=ohem,
+            class_weight=None if weights is None else torch.tensor(weights, dtype=torch.float32),
+        )  # fmt: skip
 
     def _sync_bn(self, model: nn.Module) -> nn.Module:
         if not self.ctx.distributed or not self.config.sync_bn:
@@ -145,6 +164,8 @@ class Trainer:
             self.reporter.warning(message)
         self.start = start
         self.best_miou = checkpoint.get("best_miou")
+        self.stale_validations = int(checkpoint.get("stale_validations") or 0)
+        self.best_iteration = checkpoint.get("best_iteration")
         self.last_metrics = checkpoint.get("val_metrics")
         if self.run_dir is not None:
             self.run_dir.truncate_metrics(start)
@@ -184,13 +205,19 @@ class Trainer:
                 iteration += 1
                 window.add_time(fetched - tick, time.perf_counter() - fetched)
                 task.advance(1, **window.fields())
-                self._after_step(iteration, window)
+                if self._after_step(iteration, window):
+                    status = "early_stopped"
+                    break
             del batches
         if iteration >= self.total:
             status = "finished"
         elif status == "finished":
             status = "stopped"  # --stop-after
-        return self._finish(iteration, status)
+        try:
+            return self._finish(iteration, status)
+        finally:
+            if self.recorder is not None:
+                self.recorder.close()
 
     def _step(
         self, images: torch.Tensor, masks: torch.Tensor, iteration: int, stop: Any, window: Window
@@ -219,7 +246,8 @@ class Trainer:
         self.scheduler.step()
         return True
 
-    def _after_step(self, iteration: int, window: Window) -> None:
+    def _after_step(self, iteration: int, window: Window) -> bool:
+        """Log, validate and save as configured; True when early stopping ends the run here."""
         config = self.config
         if iteration % config.log_every == 0 or iteration == self.total:
             self._log_window(iteration, window)
@@ -227,9 +255,18 @@ class Trainer:
         save_every = config.save_every or 0
         if validate:
             self.validator.run(iteration)
+            self._count_patience(iteration)
             self.save(iteration)
-        elif save_every and iteration % save_every == 0 and iteration < self.total:
+            return config.patience is not None and self.stale_validations >= config.patience
+        if save_every and iteration % save_every == 0 and iteration < self.total:
             self.save(iteration)
+        return False
+
+    def _count_patience(self, iteration: int) -> None:
+        if self.validator.improved:
+            self.stale_validations, self.best_iteration = 0, iteration
+        else:
+            self.stale_validations += 1
 
     def _log_window(self, iteration: int, window: Window) -> None:
         record = {"iteration": iteration, **window.means()}
@@ -237,11 +274,9 @@ class Trainer:
         if self.run_dir is None:
             return
         self.run_dir.append_metrics(record)
-        terms = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("loss"))
-        self.run_dir.log(
-            f"iter {iteration}/{self.total}  {terms}  lr {record['lr']:.3g}  "
-            f"data {record['data_time']:.3f}s  step {record['step_time']:.3f}s"
-        )
+        if self.recorder is not None:
+            self.recorder.log_train(record)
+        self.reporter.progress_line(progress_line(record, self.total))
 
     def _fail_non_finite(self, iteration: int, loss: float) -> None:
         last = self.run_dir.last if self.run_dir else None
@@ -280,16 +315,25 @@ class Trainer:
 
     def _progress_state(self) -> dict[str, Any]:
         """Counters that a resumed run needs beyond the optimiser (early stopping)."""
-        return {}
+        return {"stale_validations": self.stale_validations, "best_iteration": self.best_iteration}
 
     def _finish(self, iteration: int, status: str) -> TrainResult:
-        if status == "finished" and self.validator.available:
+        complete = status in ("finished", "early_stopped")
+        if complete and self.validator.available:
             if self.validator.last_iteration != iteration:
                 self.validator.run(iteration)
             self.validator.report_table()
         self.save(iteration)
         write_weight_hash(self.model, self.ctx.rank)
-        if status == "finished":
+        if complete:
+            self._write_final_outputs(iteration)
+        if status == "early_stopped":
+            self.reporter.info(
+                f"early stopping at iteration {iteration} of {self.total}: val mIoU has not improved for "
+                f"{self.stale_validations} validations (--patience {self.config.patience}; best "
+                f"{self.best_miou:.4f} at iteration {self.best_iteration}); checkpoints saved"
+            )
+        if complete:
             self.reporter.info(f"finished {iteration} iterations; run folder {self.run_dir_text()}")
             self._next_steps()
         else:
@@ -302,6 +346,16 @@ class Trainer:
             self.run_dir.path if self.run_dir else Path(), iteration, self.total, self.best_miou,
             self.last_metrics, status,
         )  # fmt: skip
+
+    def _write_final_outputs(self, iteration: int) -> None:
+        if self.run_dir is None:
+            return
+        written = write_final_outputs(
+            self.run_dir.path, self.validator.result, list(self.meta["class_names"]), self.reporter,
+            iteration=iteration, split=self.config.val_split, checkpoint=self.run_dir.last,
+        )  # fmt: skip
+        if written:
+            self.reporter.info(f"wrote {', '.join(p.name for p in written)} in {self.run_dir.path}")
 
     def _next_steps(self) -> None:
         """Where the checkpoint is and the commands that use it."""
@@ -325,3 +379,22 @@ class Trainer:
             + (f" ({ctx.world_size} processes x {per_rank})" if ctx.distributed else "")
             + f"; run folder {self.run_dir_text()}"
         )
+
+
+def progress_line(record: dict[str, Any], total: int) -> str:
+    """`iter 20/100  loss 1.2345 ...  lr 0.003  2.50 it/s  eta 0:00:32  data 0.010s  step 0.390s`."""
+    iteration = int(record["iteration"])
+    seconds = record["data_time"] + record["step_time"]
+    speed = 1.0 / seconds if seconds > 0 else 0.0
+    eta = _clock((total - iteration) / speed) if speed > 0 else "-"
+    terms = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("loss"))
+    return (
+        f"iter {iteration}/{total}  {terms}  lr {record['lr']:.3g}  {speed:.2f} it/s  eta {eta}  "
+        f"data {record['data_time']:.3f}s  step {record['step_time']:.3f}s"
+    )
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"

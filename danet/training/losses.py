@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -17,9 +18,18 @@ class SegmentationLoss:
     outputs the model returns are used, so the same loss serves DANet and the FCN baseline.
     """
 
-    def __init__(self, weights: LossWeights, ignore_index: int = 255) -> None:
+    def __init__(
+        self,
+        weights: LossWeights,
+        ignore_index: int = 255,
+        *,
+        class_weight: torch.Tensor | None = None,
+        ohem: OhemSampler | None = None,
+    ) -> None:
         self.weights = {"out": weights.out, "pam": weights.pam, "cam": weights.cam, "aux": weights.aux}
         self.ignore_index = ignore_index
+        self.class_weight = class_weight  # (K,) per-class weights of the cross-entropy, or None
+        self.ohem = ohem  # on the DANet outputs, not the auxiliary head (as mmseg's decode head)
 
     def __call__(
         self, outputs: Mapping[str, torch.Tensor], target: torch.Tensor
@@ -30,9 +40,43 @@ class SegmentationLoss:
         for name, weight in self.weights.items():
             if name not in outputs or weight == 0:
                 continue
-            term = F.cross_entropy(outputs[name].float(), target, ignore_index=self.ignore_index)
+            term = self.pixel_loss(name, outputs[name].float(), target)
             terms[f"loss_{name}"] = term.detach()
             total = weight * term if total is None else total + weight * term
         if total is None:
             raise ValueError(f"the model returned none of the outputs {sorted(self.weights)}")
         return total, terms
+
+    def pixel_loss(self, name: str, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of one output, with the class weights and, except for `aux`, OHEM."""
+        if self.ohem is not None and name != "aux":
+            target = self.ohem.select(logits, target)
+        weight = None if self.class_weight is None else self.class_weight.to(logits.device)
+        return F.cross_entropy(logits, target, weight=weight, ignore_index=self.ignore_index)
+
+
+@dataclass(frozen=True)
+class OhemSampler:
+    """Online hard example mining of pixels, as mmseg's OHEMPixelSampler with a threshold.
+
+    Keeps the labelled pixels whose predicted probability of their true class is below `thresh`, and
+    at least the `min_kept` hardest ones (lowest probability) of the batch; the others are ignored.
+    """
+
+    thresh: float = 0.7
+    min_kept: int = 100000
+    ignore_index: int = 255
+
+    @torch.no_grad()
+    def select(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """`target` (B, H, W) with the easy pixels set to `ignore_index`; logits (B, K, H, W)."""
+        valid = target != self.ignore_index  # (B, H, W)
+        count = int(valid.sum())
+        if count == 0:
+            return target
+        probs = logits.float().softmax(dim=1)  # (B, K, H, W)
+        index = target.masked_fill(~valid, 0).unsqueeze(1)  # (B, 1, H, W)
+        true_prob = probs.gather(1, index).squeeze(1)  # (B, H, W)
+        kth = true_prob[valid].kthvalue(min(self.min_kept, count)).values  # the min_kept-th hardest
+        keep = valid & ((true_prob < self.thresh) | (true_prob <= kth))
+        return target.masked_fill(~keep, self.ignore_index)

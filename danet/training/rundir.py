@@ -20,6 +20,10 @@ METRICS_FILE = "metrics.jsonl"
 LOG_FILE = "train.log"
 LAST = "checkpoints/last.pt"
 BEST = "checkpoints/best.pt"
+PREVIOUS_RUN_FILES = (
+    CONFIG_FILE, METRICS_FILE, LOG_FILE, LAST, BEST, "results.csv", "eval.json", "curves.png",
+    "confusion_matrix.png", "events.out.tfevents.*",
+)  # fmt: skip
 
 
 class RunDir:
@@ -30,8 +34,20 @@ class RunDir:
 
     @classmethod
     def create(cls, config: TrainConfig) -> RunDir:
-        """A new folder `project/name`, or `name2`, `name3`, ... when taken."""
-        return cls(increment_dir(Path(config.project), config.run_name))
+        """A new folder `project/name`, or `name2`, `name3`, ... when taken (unless `exist_ok`)."""
+        if not config.exist_ok:
+            return cls(increment_dir(Path(config.project), config.run_name))
+        run = cls(Path(config.project) / config.run_name)
+        run.path.mkdir(parents=True, exist_ok=True)
+        run.remove_previous_run()
+        return run
+
+    def remove_previous_run(self) -> None:
+        """Delete the files a previous run wrote here (--exist-ok), so none is mistaken for this run's."""
+        for pattern in PREVIOUS_RUN_FILES:
+            for path in self.path.glob(pattern):
+                if path.is_file():
+                    path.unlink()
 
     @classmethod
     def existing(cls, path: str | Path) -> RunDir:
@@ -110,6 +126,13 @@ class LoggingReporter:
     def warning(self, message: str) -> None:
         self._log(f"warning: {message}")
         self.inner.warning(message)
+
+    def progress_line(self, message: str) -> None:
+        """A log-step line: always in train.log; shown unless `inner` draws a live progress bar
+        (a terminal), so redirected output (nohup, SLURM, CI) and scripts see training move."""
+        self._log(message)
+        if not getattr(self.inner, "live_progress", False):
+            self.inner.info(message)
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self._log(title)
