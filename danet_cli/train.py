@@ -50,6 +50,11 @@ def parse_class_weights(text: str) -> str | list[float]:
         ) from None
 
 
+def _planned_folder(config: Any) -> str:
+    how = "reused: --exist-ok" if config.exist_ok else "incremented if taken"
+    return f"{Path(config.project) / config.run_name} ({how})"
+
+
 def print_plan(config: Any, *, resume: Path | None) -> None:
     """--dry-run: the resolved config and the dataset sizes, without building a model."""
     from danet.config import dump_yaml
@@ -63,9 +68,7 @@ def print_plan(config: Any, *, resume: Path | None) -> None:
         f"train: {len(data.train)} images ({config.train_split}); val: {val}",
         f"iterations: {total} ({data.iters_per_epoch} per epoch, {total / data.iters_per_epoch:.1f} epochs), "
         f"global batch {config.batch_size}",
-        f"run folder: {resume if resume else Path(config.project) / config.run_name} (incremented if taken)"
-        if not resume
-        else f"run folder: {resume} (resumed)",
+        f"run folder: {resume} (resumed)" if resume else f"run folder: {_planned_folder(config)}",
     ]
     for line in lines:
         typer.echo(line)
