@@ -112,3 +112,15 @@ def test_resumed_run_appends_to_results_csv_without_duplicates(tmp_path: Path) -
     assert [(r["kind"], r["iteration"]) for r in table] == [
         ("train", "1"), ("train", "2"), ("val", "2"), ("train", "3"), ("train", "4"), ("val", "4"),
     ]  # fmt: skip
+
+
+def test_tensorboard_logger_without_the_package_fails_before_creating_the_run(tmp_path, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import raises ImportError
+    result = train_cli(tmp_path, "--iters", "1", "--logger", "tensorboard")
+    assert result.exit_code == 1
+    assert "--logger tensorboard needs the tensorboard package: pip install tensorboard" in (
+        " ".join(result.output.split())
+    )
+    assert not (tmp_path / "runs").exists()

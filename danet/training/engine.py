@@ -31,7 +31,7 @@ from danet.training.final import write_final_outputs
 from danet.training.losses import OhemSampler, SegmentationLoss
 from danet.training.meters import Window
 from danet.training.optim import PolyLR, build_optimizer
-from danet.training.results import RunRecorder
+from danet.training.results import RunRecorder, require_logger
 from danet.training.rundir import LoggingReporter, RunDir
 from danet.training.signals import stop_requests
 from danet.training.state import seed_everything
@@ -84,6 +84,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, ctx: DistContext, reporter: Reporter, *, resume: Any) -> None:
         self.config, self.ctx = config, ctx
+        require_logger(config.logger)
         seed_everything(config.seed + ctx.rank)
         checkpoint = read_resume_checkpoint(RunDir.existing(resume).last) if resume else None
         self.run_dir = self._open_run(resume)

@@ -96,17 +96,28 @@ def _iteration(row: Mapping[str, str]) -> int:
         return 1 << 62
 
 
+def require_logger(name: str) -> None:
+    """Fail before anything is created when the package of logger `name` is not installed."""
+    if name == "tensorboard":
+        _summary_writer()
+
+
+def _summary_writer() -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ConfigError(
+            "--logger tensorboard needs the tensorboard package: pip install tensorboard "
+            "(also in danet's `tensorboard` extra), or drop --logger"
+        ) from None
+    return SummaryWriter
+
+
 class TensorBoardLogger:
     """Scalars in a TensorBoard event file in the run folder (``tensorboard --logdir runs/train``)."""
 
     def __init__(self, folder: Path, *, start: int) -> None:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ConfigError(
-                "--logger tensorboard needs the tensorboard package: pip install 'danet[tensorboard]' "
-                "(or pip install tensorboard), or drop --logger"
-            ) from None
+        SummaryWriter = _summary_writer()  # noqa: N806 - a class
         # purge_step: a resumed run hides the events written after its checkpoint
         self.writer = SummaryWriter(str(folder), purge_step=start if start > 0 else None)
 
