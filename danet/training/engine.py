@@ -332,7 +332,7 @@ class Trainer:
             self.reporter.info(
                 f"early stopping at iteration {iteration} of {self.total}: val mIoU has not improved for "
                 f"{self.stale_validations} validations (--patience {self.config.patience}; best "
-                f"{self.best_miou:.4f} at iteration {self.best_iteration}); checkpoints saved"
+                f"{_best_text(self.best_miou, self.best_iteration)}); checkpoints saved"
             )
         if complete:
             self.reporter.info(f"finished {iteration} iterations; run folder {self.run_dir_text()}")
@@ -380,6 +380,12 @@ class Trainer:
             + (f" ({ctx.world_size} processes x {per_rank})" if ctx.distributed else "")
             + f"; run folder {self.run_dir_text()}"
         )
+
+
+def _best_text(miou: float | None, iteration: int | None) -> str:
+    if miou is None or math.isnan(miou):
+        return "none yet"
+    return f"{miou:.4f}" + (f" at iteration {iteration}" if iteration is not None else "")
 
 
 def progress_line(record: dict[str, Any], total: int) -> str:
