@@ -25,6 +25,8 @@ _LAZY = {
     "load_model": "danet.checkpoints",
     "ModelMeta": "danet.checkpoints",
     "Predictor": "danet.predictor",
+    "train": "danet.training.api",
+    "TrainConfig": "danet.config",
 }
 
 __all__ = ["__version__", "DanetError", *_LAZY]

@@ -58,6 +58,7 @@ OPTIMIZERS = ("sgd", "adamw")
 # default) or over all pixels with ignored ones counting as zero (mmsegmentation's default,
 # avg_non_ignore=False), which scales each term by the labelled fraction of the batch.
 LOSS_AVERAGES = ("labelled", "all")
+LOGGERS = ("none", "tensorboard")
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,17 @@ class TrainConfig:
     val: ValConfig = field(default_factory=ValConfig)
     project: str = "runs/train"
     name: str | None = None  # None: the dataset name
+    save_half: bool = False  # best.pt with fp16 weights (loading casts them back to fp32)
+    exist_ok: bool = False  # reuse project/name (its previous run files are replaced) instead of name2
+    logger: str = "none"  # none | tensorboard (event file in the run folder; needs `tensorboard`)
+    patience: int | None = None  # stop after N validations without a better mIoU (needs val_every)
+    class_weights: Any = None  # None | "auto" (from the training labels' frequencies) | one per class
+    ohem: bool = False  # online hard example mining of pixels (mmseg's OHEMPixelSampler)
+    ohem_thresh: float = 0.7  # keep pixels whose true-class probability is below this
+    ohem_min_kept: int = 100000  # ... but at least this many per batch (the hardest ones)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "class_weights", _class_weights(self.class_weights))
         _validate(self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,10 +156,34 @@ def _validate(c: TrainConfig) -> None:
         (c.val.test_size is None or min(c.val.test_size) >= 1, "val.test_size must be two positive sizes"),
         (0 <= c.min_lr < c.lr, "min_lr must be at least 0 and below lr"),
         (0 < c.cat_max_ratio <= 1, "cat_max_ratio must be in (0, 1]"),
+        (c.logger in LOGGERS, f"logger must be one of {', '.join(LOGGERS)}"),
+        (c.patience is None or c.patience >= 1, "patience must be at least 1"),
+        (c.patience is None or c.val_every > 0, "patience counts validations: set val_every too"),
+        (0 < c.ohem_thresh <= 1, "ohem_thresh must be in (0, 1]"),
+        (c.ohem_min_kept >= 1, "ohem_min_kept must be at least 1"),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"invalid training config: {message}")
+
+
+def _class_weights(value: Any) -> str | tuple[float, ...] | None:
+    """None, "auto", or a tuple of positive numbers (one per class; the count is checked at training)."""
+    if value is None or value == "auto":
+        return value
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(
+            f"invalid training config: class_weights must be auto or a list of numbers, got {value!r}"
+        )
+    try:
+        weights = tuple(float(v) for v in value if not isinstance(v, bool))
+    except (TypeError, ValueError):
+        weights = ()
+    if len(weights) != len(value) or not all(w >= 0 for w in weights) or not any(weights):
+        raise ConfigError(
+            f"invalid training config: class_weights must be numbers >= 0 (not all 0), got {list(value)}"
+        )
+    return weights
 
 
 # ---- building dataclasses from plain mappings -----------------------------------------------------

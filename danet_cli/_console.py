@@ -99,6 +99,11 @@ class RichReporter:
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet or not is_rank_zero()
 
+    @property
+    def live_progress(self) -> bool:
+        """Whether a live bar is drawn (a terminal); otherwise the trainer prints its log lines."""
+        return not self.quiet and console.is_terminal
+
     def info(self, message: str) -> None:
         if not self.quiet:
             console.print(message)

@@ -49,10 +49,23 @@ def convert(
         typer.Option("--trust", help="Allow a file you trust that needs full unpickling (old .pth.tar)."),
     ] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists.")] = False,
+    strip: Annotated[
+        bool,
+        typer.Option(
+            "--strip",
+            help="Drop the training state (optimizer, scheduler, scaler, RNG) of a danet checkpoint; "
+            "keeps weights, metadata, config and scores.",
+        ),
+    ] = False,
+    half: Annotated[
+        bool,
+        typer.Option("--half", help="fp16 weights (implies --strip); loading casts them back to fp32."),
+    ] = False,
 ) -> None:
     """Convert an official DANet or mmsegmentation checkpoint into a danet checkpoint."""
     from danet.checkpoints import convert_to_danet, detect_format, read_checkpoint, resolve, save_checkpoint
     from danet.fileio import check_writable
+    from danet.training.checkpointing import lean_checkpoint, write_checkpoint
     from danet_cli._console import RichReporter
 
     reporter = RichReporter()
@@ -78,13 +91,24 @@ def convert(
     converted_from = {"file": file.name, "format": fmt}
     if meta.mmseg_config:  # the mmseg config name, which picks mmseg's test settings later
         converted_from["config"] = meta.mmseg_config
-    save_checkpoint(output, model, dataset=record, converted_from=converted_from)
+    if fmt == "danet" and (strip or half):
+        write_checkpoint(output, lean_checkpoint(checkpoint, half=half))
+    else:
+        save_checkpoint(output, model, dataset=record, converted_from=converted_from)
+        if half:
+            write_checkpoint(output, lean_checkpoint(read_checkpoint(output), half=True))
+    report_sizes(file, output, reporter)
     classes = f"{model.config.num_classes} classes"
     if meta.dataset:
         classes += f" ({meta.dataset})"
     reporter.info(f"wrote {output}: {model.config.name}, {classes}")
     if not record:
         reporter.warning(f"{file.name} carries no class names; pass --dataset NAME to store them")
+
+
+def report_sizes(source: Path, output: Path, reporter: Any) -> None:
+    before, after = source.stat().st_size / 2**20, output.stat().st_size / 2**20
+    reporter.info(f"{source.name}: {before:.1f} MiB -> {output.name}: {after:.1f} MiB")
 
 
 def register(app: typer.Typer) -> None:

@@ -33,7 +33,26 @@ def flag_overrides(flags: dict[str, Any], set_items: list[str]) -> dict[str, Any
     given = {key: value for key, value in flags.items() if value is not None}
     if "crop_size" in given:
         given["crop_size"] = list(parse_pair(given["crop_size"], "--crop-size"))
+    if "class_weights" in given:
+        given["class_weights"] = parse_class_weights(given["class_weights"])
     return merge(given, parse_set_options(set_items))
+
+
+def parse_class_weights(text: str) -> str | list[float]:
+    """--class-weights auto | 1,2,0.5 (spaces allowed)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return [float(part) for part in text.replace(" ", "").split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"--class-weights {text!r}: expected auto or numbers separated by commas (e.g. 1,2,0.5)"
+        ) from None
+
+
+def _planned_folder(config: Any) -> str:
+    how = "reused: --exist-ok" if config.exist_ok else "incremented if taken"
+    return f"{Path(config.project) / config.run_name} ({how})"
 
 
 def print_plan(config: Any, *, resume: Path | None) -> None:
@@ -49,9 +68,7 @@ def print_plan(config: Any, *, resume: Path | None) -> None:
         f"train: {len(data.train)} images ({config.train_split}); val: {val}",
         f"iterations: {total} ({data.iters_per_epoch} per epoch, {total / data.iters_per_epoch:.1f} epochs), "
         f"global batch {config.batch_size}",
-        f"run folder: {resume if resume else Path(config.project) / config.run_name} (incremented if taken)"
-        if not resume
-        else f"run folder: {resume} (resumed)",
+        f"run folder: {resume} (resumed)" if resume else f"run folder: {_planned_folder(config)}",
     ]
     for line in lines:
         typer.echo(line)
@@ -118,6 +135,33 @@ def register(app: typer.Typer) -> None:
         backbone_weights: Annotated[
             str | None, typer.Option(help="ImageNet backbone file, 'auto' (danet cache) or 'none'.")
         ] = None,
+        logger: Annotated[
+            str | None, typer.Option(help="none (default) or tensorboard (event file in the run folder).")
+        ] = None,
+        patience: Annotated[
+            int | None, typer.Option(help="Stop after N validations without a better val mIoU.")
+        ] = None,
+        exist_ok: Annotated[
+            bool | None,
+            typer.Option("--exist-ok/--no-exist-ok", help="Reuse the run folder name instead of NAME2."),
+        ] = None,
+        class_weights: Annotated[
+            str | None,
+            typer.Option(help="Loss weight per class: 'auto' (label frequencies) or a list '1,2,0.5'."),
+        ] = None,
+        ohem: Annotated[
+            bool | None, typer.Option("--ohem/--no-ohem", help="Online hard pixel mining (mmseg's).")
+        ] = None,
+        ohem_thresh: Annotated[
+            float | None, typer.Option(help="OHEM: keep pixels whose true-class probability is below.")
+        ] = None,
+        ohem_min_kept: Annotated[
+            int | None, typer.Option(help="OHEM: keep at least this many hardest pixels per batch.")
+        ] = None,
+        half: Annotated[
+            bool | None,
+            typer.Option("--half/--no-half", help="Save best.pt with fp16 weights (half the size)."),
+        ] = None,
         set_items: Annotated[
             list[str] | None,
             typer.Option("--set", help="Any config key: --set min_lr=1e-4 --set val.flip=true."),
@@ -134,7 +178,9 @@ def register(app: typer.Typer) -> None:
             "batch_size": batch_size, "crop_size": crop_size, "lr": lr, "optimizer": optimizer,
             "workers": workers, "device": device, "precision": precision, "channels_last": channels_last,
             "seed": seed, "project": project, "name": name, "val_every": val_every,
-            "backbone_weights": backbone_weights,
+            "backbone_weights": backbone_weights, "save_half": half, "logger": logger,
+            "patience": patience, "exist_ok": exist_ok, "class_weights": class_weights, "ohem": ohem,
+            "ohem_thresh": ohem_thresh, "ohem_min_kept": ohem_min_kept,
         }  # fmt: skip
         overrides = flag_overrides(flags, set_items or [])
         resolved = resolve(dataset, config, resume, overrides)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from danet.checkpoints import load_state_dict_strict, read_checkpoint, save_checkpoint, unwrap
+from danet.checkpoints import (
+    FORMAT,
+    VERSION,
+    load_state_dict_strict,
+    read_checkpoint,
+    save_checkpoint,
+    unwrap,
+)
 from danet.config import TrainConfig
 from danet.distributed import DistContext, gather_objects
 from danet.errors import CheckpointError, ConfigError
@@ -23,7 +29,7 @@ from danet.training.state import capture_rng_state, restore_rng_state
 # Keys a resumed run may change: they do not alter the arithmetic of training.
 RESUME_OVERRIDABLE = (
     "iters", "epochs", "workers", "device", "precision", "channels_last", "data_root",
-    "val_every", "log_every", "save_every", "val",
+    "val_every", "log_every", "save_every", "val", "save_half", "logger", "patience",
 )  # fmt: skip
 
 
@@ -58,10 +64,47 @@ def save_training_state(
     )
 
 
-def copy_checkpoint(source: Path, target: Path) -> None:
-    """Copy atomically (best.pt is last.pt at the moment it was best)."""
-    with atomic_path(target) as tmp:
-        shutil.copyfile(source, tmp)
+# What only resuming needs; prediction, evaluation and export never read these.
+TRAINING_STATE_KEYS = ("optimizer", "scheduler", "scaler", "rng", "world_size")
+
+
+def lean_checkpoint(checkpoint: Mapping[str, Any], *, half: bool = False) -> dict[str, Any]:
+    """`checkpoint` without its training state; with `half`, floating-point weights in fp16.
+
+    Loading casts fp16 weights back to the model's fp32 (`load_state_dict` copies into the
+    parameters), so a half checkpoint only loses the precision fp16 cannot hold.
+    """
+    lean = {k: v for k, v in checkpoint.items() if k not in TRAINING_STATE_KEYS}
+    if half:
+        lean["state_dict"] = {
+            k: v.half() if v.is_floating_point() else v for k, v in checkpoint["state_dict"].items()
+        }
+        lean["weights_dtype"] = "float16"
+    return lean
+
+
+def write_checkpoint(path: Path, payload: Mapping[str, Any]) -> None:
+    """torch.save `payload` atomically (a temporary file, then a rename)."""
+    with atomic_path(path) as tmp:
+        torch.save(dict(payload), tmp)
+
+
+@torch.no_grad()
+def save_lean_checkpoint(
+    path: Path, model: nn.Module, *, dataset: Mapping[str, Any], config: TrainConfig, half: bool, **extra: Any
+) -> None:
+    """Write what prediction needs: weights, model and dataset metadata, config, scores (best.pt)."""
+    model = unwrap(model)
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "dataset": dict(dataset),
+        "config": config.to_dict(),
+        **extra,
+    }
+    write_checkpoint(path, lean_checkpoint(payload, half=half))
 
 
 def restore_training_state(

@@ -23,6 +23,7 @@ from danet.datasets import get_dataset
 from danet.datasets.base import SegmentationDataset
 from danet.datasets.transforms import train_transform
 from danet.errors import ConfigError, DanetError, DatasetError
+from danet.training.workers import needs_main, worker_context
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:
@@ -206,6 +207,12 @@ def sensible_workers(requested: int, world_size: int = 1) -> int:
     return max(0, min(requested, usable_cpus() // max(1, world_size)))
 
 
+def usable_workers(dataset: SegmentationDataset, workers: int) -> int:
+    """`workers`, or 0 when the dataset or its transform is defined in `__main__` (a worker cannot
+    import it: it would have to re-run the caller's script)."""
+    return 0 if workers and needs_main(dataset, dataset.transform) else workers
+
+
 def make_loader(
     dataset: SegmentationDataset,
     config: TrainConfig,
@@ -220,7 +227,7 @@ def make_loader(
         len(dataset), config.batch_size, seed=config.seed, start=start, stop=stop, rank=rank,
         world_size=world_size,
     )  # fmt: skip
-    workers = sensible_workers(config.workers, world_size)
+    workers = usable_workers(dataset, sensible_workers(config.workers, world_size))
     return DataLoader(
         GuardedDataset(dataset),  # type: ignore[arg-type]
         batch_sampler=sampler,
@@ -229,8 +236,8 @@ def make_loader(
         pin_memory=pin_memory,
         worker_init_fn=_worker_init if workers else None,
         prefetch_factor=4 if workers else None,
-        # Forked workers deadlock when the parent already used OpenCV's thread pool (e.g. while
-        # generating or decoding images): the pool's threads do not survive fork. Spawn is safe.
-        multiprocessing_context="spawn" if workers else None,
+        # Spawned, never forked (OpenCV's thread pool does not survive fork), and without re-running
+        # the caller's script in each worker (see danet.training.workers).
+        multiprocessing_context=worker_context() if workers else None,
         generator=torch.Generator().manual_seed(config.seed),  # keeps the global RNG untouched
     )

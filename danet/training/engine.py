@@ -20,12 +20,13 @@ from danet.fileio import remove_stale_temps
 from danet.reporting import NullReporter, PrintReporter, Reporter
 from danet.training.build import build_model, dataset_meta
 from danet.training.checkpointing import (
-    copy_checkpoint,
     read_resume_checkpoint,
     restore_training_state,
+    save_lean_checkpoint,
     save_training_state,
     write_weight_hash,
 )
+from danet.training.class_weights import resolve_class_weights
 from danet.training.data import (
     SampleFailure,
     build_datasets,
@@ -34,9 +35,11 @@ from danet.training.data import (
     total_iters,
     usable_cpus,
 )
-from danet.training.losses import SegmentationLoss
-from danet.training.meters import Window
+from danet.training.final import write_final_outputs
+from danet.training.losses import OhemSampler, SegmentationLoss
+from danet.training.meters import Window, progress_line
 from danet.training.optim import PolyLR, build_optimizer
+from danet.training.results import RunRecorder, require_logger
 from danet.training.rundir import LoggingReporter, RunDir
 from danet.training.signals import stop_requests
 from danet.training.state import seed_everything
@@ -45,7 +48,8 @@ from danet.training.validation import Validator
 
 @dataclass(frozen=True)
 class TrainResult:
-    """How a run ended: `finished`, `interrupted` (Ctrl-C / SIGTERM) or `stopped` (--stop-after)."""
+    """How a run ended: `finished`, `early_stopped` (--patience), `interrupted` (Ctrl-C / SIGTERM) or
+    `stopped` (--stop-after); `metrics` are the last validation's scores (None without validation)."""
 
     run_dir: Path
     iteration: int
@@ -54,6 +58,16 @@ class TrainResult:
     metrics: dict[str, Any] | None
     status: str
     exit_code: int = 0  # 130 after SIGINT, 143 after SIGTERM, as a shell reports a killed process
+
+    @property
+    def best_checkpoint(self) -> Path:
+        """checkpoints/best.pt: the weights of the best validation (lean; for prediction)."""
+        return self.run_dir / "checkpoints" / "best.pt"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        """checkpoints/last.pt: the full training state of the last iteration (for --resume)."""
+        return self.run_dir / "checkpoints" / "last.pt"
 
 
 def train(
@@ -79,6 +93,7 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, ctx: DistContext, reporter: Reporter, *, resume: Any) -> None:
         self.config, self.ctx = config, ctx
+        require_logger(config.logger)
         seed_everything(config.seed + ctx.rank)
         checkpoint = read_resume_checkpoint(RunDir.existing(resume).last) if resume else None
         self.run_dir = self._open_run(resume)
@@ -92,6 +107,11 @@ class Trainer:
         if self.run_dir is not None:  # everything is ready: only now does the run folder appear
             self.run_dir.materialize()
             remove_stale_temps(self.run_dir.last.parent)
+        self.recorder = (
+            RunRecorder(self.run_dir.path, self.meta["class_names"], logger=config.logger, start=self.start)
+            if self.run_dir is not None
+            else None
+        )
 
     def _open_run(self, resume: Any) -> RunDir | None:
         run: RunDir | None = None
@@ -111,12 +131,11 @@ class Trainer:
         self.scheduler = PolyLR(self.optimizer, self.total, config.poly_power, config.min_lr)
         self.scaler = torch.amp.GradScaler(ctx.device.type, enabled=self.precision.needs_scaler)
         self.start, self.best_miou, self.last_metrics = 0, None, None
+        self.stale_validations, self.best_iteration = 0, None
         if checkpoint is not None:
             self._restore(checkpoint, model)
         self.model = model
-        self.loss = SegmentationLoss(
-            config.loss_weights, ignore_index=int(self.meta["ignore_index"]), average=config.loss_average
-        )
+        self.loss = self._build_loss()
         if ctx.distributed:
             unused = any(w == 0 for w in vars(config.loss_weights).values())
             ids = [ctx.device.index] if ctx.device.type == "cuda" else None
@@ -125,6 +144,15 @@ class Trainer:
             )
         if ctx.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+
+    def _build_loss(self) -> SegmentationLoss:
+        config, ignore = self.config, int(self.meta["ignore_index"])
+        weights = resolve_class_weights(config, self.data.train, self.reporter)
+        ohem = OhemSampler(config.ohem_thresh, config.ohem_min_kept, ignore) if config.ohem else None
+        return SegmentationLoss(
+            config.loss_weights, ignore_index=ignore, average=config.loss_average, ohem=ohem,
+            class_weight=None if weights is None else torch.tensor(weights, dtype=torch.float32),
+        )  # fmt: skip
 
     def _sync_bn(self, model: nn.Module) -> nn.Module:
         if not self.ctx.distributed or not self.config.sync_bn:
@@ -149,6 +177,8 @@ class Trainer:
             self.reporter.warning(message)
         self.start = start
         self.best_miou = checkpoint.get("best_miou")
+        self.stale_validations = int(checkpoint.get("stale_validations") or 0)
+        self.best_iteration = checkpoint.get("best_iteration")
         self.last_metrics = checkpoint.get("val_metrics")
         if self.run_dir is not None:
             self.run_dir.truncate_metrics(start)
@@ -191,13 +221,19 @@ class Trainer:
                 iteration += 1
                 window.add_time(fetched - tick, time.perf_counter() - fetched)
                 task.advance(1, **window.fields())
-                self._after_step(iteration, window)
+                if self._after_step(iteration, window):
+                    status = "early_stopped"
+                    break
             del batches
         if iteration >= self.total:
             status = "finished"
         elif status == "finished":
             status = "stopped"  # --stop-after
-        result = self._finish(iteration, status)
+        try:
+            result = self._finish(iteration, status)
+        finally:
+            if self.recorder is not None:
+                self.recorder.close()
         return replace(result, exit_code=stop.exit_code) if status == "interrupted" else result
 
     def _step(
@@ -227,7 +263,8 @@ class Trainer:
         self.scheduler.step()
         return True
 
-    def _after_step(self, iteration: int, window: Window) -> None:
+    def _after_step(self, iteration: int, window: Window) -> bool:
+        """Log, validate and save as configured; True when early stopping ends the run here."""
         config = self.config
         if iteration % config.log_every == 0 or iteration == self.total:
             self._log_window(iteration, window)
@@ -235,9 +272,18 @@ class Trainer:
         save_every = config.save_every or 0
         if validate:
             self.validator.run(iteration)
+            self._count_patience(iteration)
             self.save(iteration)
-        elif save_every and iteration % save_every == 0 and iteration < self.total:
+            return config.patience is not None and self.stale_validations >= config.patience
+        if save_every and iteration % save_every == 0 and iteration < self.total:
             self.save(iteration)
+        return False
+
+    def _count_patience(self, iteration: int) -> None:
+        if self.validator.improved:
+            self.stale_validations, self.best_iteration = 0, iteration
+        else:
+            self.stale_validations += 1
 
     def _log_window(self, iteration: int, window: Window) -> None:
         record = {"iteration": iteration, **window.means()}
@@ -245,11 +291,9 @@ class Trainer:
         if self.run_dir is None:
             return
         self.run_dir.append_metrics(record)
-        terms = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("loss"))
-        self.run_dir.log(
-            f"iter {iteration}/{self.total}  {terms}  lr {record['lr']:.3g}  "
-            f"data {record['data_time']:.3f}s  step {record['step_time']:.3f}s"
-        )
+        if self.recorder is not None:
+            self.recorder.log_train(record)
+        self.reporter.progress_line(progress_line(record, self.total))
 
     def _fail_non_finite(self, iteration: int, loss: float) -> None:
         last = self.run_dir.last if self.run_dir else None
@@ -269,20 +313,30 @@ class Trainer:
     # ---- saving and the end of a run ---------------------------------------------------------
 
     def save(self, iteration: int, *, best: bool = False) -> None:
-        """Write checkpoints/last.pt (and best.pt when `best`); every rank calls this."""
+        """Write last.pt (full state) and, when `best`, the lean best.pt; every rank calls this."""
         path = self.run_dir.last if self.run_dir else Path(os.devnull)
         existed = path.is_file()
+        scores = dict(
+            iteration=iteration, total_iters=self.total, best_miou=self.best_miou,
+            val_metrics=self.last_metrics,
+        )  # fmt: skip
         try:
             save_training_state(
                 path, self.model, self.ctx, optimizer=self.optimizer, scheduler=self.scheduler,
-                scaler=self.scaler, dataset=self.meta, config=self.config, iteration=iteration,
-                total_iters=self.total, best_miou=self.best_miou, val_metrics=self.last_metrics,
+                scaler=self.scaler, dataset=self.meta, config=self.config, **scores, **self._progress_state(),
             )  # fmt: skip
             if self.run_dir is not None and (best or self.validator.improved):
-                copy_checkpoint(self.run_dir.last, self.run_dir.best)
+                save_lean_checkpoint(
+                    self.run_dir.best, self.model, dataset=self.meta, config=self.config,
+                    half=self.config.save_half, **scores,
+                )  # fmt: skip
         except DanetError as error:
             raise TrainingError(self._save_failed(error, existed)) from None
         self.validator.improved = False
+
+    def _progress_state(self) -> dict[str, Any]:
+        """Counters that a resumed run needs beyond the optimiser (early stopping)."""
+        return {"stale_validations": self.stale_validations, "best_iteration": self.best_iteration}
 
     def _save_failed(self, error: DanetError, existed: bool) -> str:
         """Why saving stopped the run and how to go on from the checkpoint that is still intact."""
@@ -294,13 +348,22 @@ class Trainer:
         )
 
     def _finish(self, iteration: int, status: str) -> TrainResult:
-        if status == "finished" and self.validator.available:
+        complete = status in ("finished", "early_stopped")
+        if complete and self.validator.available:
             if self.validator.last_iteration != iteration:
                 self.validator.run(iteration)
             self.validator.report_table()
         self.save(iteration)
         write_weight_hash(self.model, self.ctx.rank)
-        if status == "finished":
+        if complete:
+            self._write_final_outputs(iteration)
+        if status == "early_stopped":
+            self.reporter.info(
+                f"early stopping at iteration {iteration} of {self.total}: val mIoU has not improved for "
+                f"{self.stale_validations} validations (--patience {self.config.patience}; best "
+                f"{_best_text(self.best_miou, self.best_iteration)}); checkpoints saved"
+            )
+        if complete:
             self.reporter.info(f"finished {iteration} iterations; run folder {self.run_dir_text()}")
             self._next_steps()
         else:
@@ -313,6 +376,16 @@ class Trainer:
             self.run_dir.path if self.run_dir else Path(), iteration, self.total, self.best_miou,
             self.last_metrics, status,
         )  # fmt: skip
+
+    def _write_final_outputs(self, iteration: int) -> None:
+        if self.run_dir is None:
+            return
+        written = write_final_outputs(
+            self.run_dir.path, self.validator.result, list(self.meta["class_names"]), self.reporter,
+            iteration=iteration, split=self.config.val_split, checkpoint=self.run_dir.last,
+        )  # fmt: skip
+        if written:
+            self.reporter.info(f"wrote {', '.join(p.name for p in written)} in {self.run_dir.path}")
 
     def _next_steps(self) -> None:
         """Where the checkpoint is and the commands that use it."""
@@ -342,3 +415,9 @@ class Trainer:
                 f"data loading uses {workers} worker(s), not {config.workers}: "
                 f"{ctx.world_size} process(es) share {usable_cpus()} CPU core(s)"
             )
+
+
+def _best_text(miou: float | None, iteration: int | None) -> str:
+    if miou is None or math.isnan(miou):
+        return "none yet"
+    return f"{miou:.4f}" + (f" at iteration {iteration}" if iteration is not None else "")

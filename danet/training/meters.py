@@ -43,3 +43,22 @@ class Window:
             "it/s": n / (self.data_time + self.step_time) if self.count else 0.0,
             "data": f"{self.data_time / n:.3f}s",
         }
+
+
+def progress_line(record: dict[str, Any], total: int) -> str:
+    """`iter 20/100  loss 1.2345 ...  lr 0.003  2.50 it/s  eta 0:00:32  data 0.010s  step 0.390s`."""
+    iteration = int(record["iteration"])
+    seconds = record["data_time"] + record["step_time"]
+    speed = 1.0 / seconds if seconds > 0 else 0.0
+    eta = _clock((total - iteration) / speed) if speed > 0 else "-"
+    terms = "  ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("loss"))
+    return (
+        f"iter {iteration}/{total}  {terms}  lr {record['lr']:.3g}  {speed:.2f} it/s  eta {eta}  "
+        f"data {record['data_time']:.3f}s  step {record['step_time']:.3f}s"
+    )
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"

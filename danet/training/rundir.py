@@ -13,11 +13,28 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from danet.checkpoints.runs import CONFIG_FILE, LOG_FILE, METRICS_FILE, best_checkpoint, last_checkpoint
+from danet.checkpoints.runs import (
+    BEST,
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    LAST,
+    LOG_FILE,
+    METRICS_FILE,
+    best_checkpoint,
+    last_checkpoint,
+)
 from danet.config import TrainConfig, dump_yaml
 from danet.errors import ConfigError
 from danet.fileio import atomic_write_text, check_output_location, increment_dir, write_failure
 from danet.reporting import Reporter, format_cell
+
+# Everything a run writes into its folder: removed first when --exist-ok reuses a folder, so no file
+# of the previous run is mistaken for this one's (names as danet.checkpoints.runs and the writers say).
+PREVIOUS_RUN_FILES = (
+    CONFIG_FILE, METRICS_FILE, LOG_FILE, f"{CHECKPOINT_DIR}/{LAST}", f"{CHECKPOINT_DIR}/{BEST}",
+    "results.csv", "eval.json", "curves.png", "confusion_matrix.png", "tensorboard/events.out.tfevents.*",
+    "events.out.tfevents.*",
+)  # fmt: skip
 
 
 class RunDir:
@@ -26,11 +43,14 @@ class RunDir:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._pending: list[str] | None = None  # log lines held until the folder exists
+        self._reuse = False  # --exist-ok: materialize empties this folder instead of taking name2
 
-    @classmethod
-    def create(cls, config: TrainConfig) -> RunDir:
-        """A new folder `project/name`, or `name2`, `name3`, ... when taken."""
-        return cls(increment_dir(Path(config.project), config.run_name))
+    def remove_previous_run(self) -> None:
+        """Delete the files a previous run wrote here (--exist-ok), so none is mistaken for this run's."""
+        for pattern in PREVIOUS_RUN_FILES:
+            for path in self.path.glob(pattern):
+                if path.is_file():
+                    path.unlink()
 
     @classmethod
     def planned(cls, config: TrainConfig) -> RunDir:
@@ -39,7 +59,11 @@ class RunDir:
         The project folder is checked for writing now; `materialize` creates the run folder.
         """
         check_output_location(config.project, folder=True)
-        run = cls(increment_dir(Path(config.project), config.run_name, create=False))
+        if config.exist_ok:
+            run = cls(Path(config.project) / config.run_name)
+            run._reuse = True
+        else:
+            run = cls(increment_dir(Path(config.project), config.run_name, create=False))
         run._pending = []
         return run
 
@@ -48,7 +72,9 @@ class RunDir:
         log lines into it."""
         if self._pending is None:
             return
-        if self.path.exists():
+        if self._reuse and self.path.is_dir():
+            self.remove_previous_run()
+        elif self.path.exists():
             self.path = increment_dir(self.path.parent, self.path.name)
         else:
             try:
@@ -144,6 +170,13 @@ class LoggingReporter:
     def warning(self, message: str) -> None:
         self._log(f"warning: {message}")
         self.inner.warning(message)
+
+    def progress_line(self, message: str) -> None:
+        """A log-step line: always in train.log; shown unless `inner` draws a live progress bar
+        (a terminal), so redirected output (nohup, SLURM, CI) and scripts see training move."""
+        self._log(message)
+        if not getattr(self.inner, "live_progress", False):
+            self.inner.info(message)
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self._log(title)

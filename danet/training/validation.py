@@ -72,6 +72,8 @@ class Validator:
             trainer.run_dir.append_metrics(
                 {"iteration": iteration, **trainer.last_metrics, "val_time": seconds}
             )
+        if getattr(trainer, "recorder", None) is not None:
+            trainer.recorder.log_val(iteration, metrics, seconds)
         limit = trainer.config.val.limit
         scope = f"first {limit} images of " if limit else ""
         trainer.reporter.info(
