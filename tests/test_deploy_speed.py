@@ -27,11 +27,12 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def exported(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory):
-    """One fixed-size export (64 x 64), with the DANET_HOME whose cache its check filled."""
-    import os
-
-    result = export_model(checkpoint, tmp_path_factory.mktemp("onnx") / "tiny.onnx", size=(64, 64))
-    return result, os.environ["DANET_HOME"]
+    """One fixed-size export (64 x 64), and the DANET_HOME whose cache its check filled."""
+    home = tmp_path_factory.mktemp("export_home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DANET_HOME", str(home))
+        result = export_model(checkpoint, tmp_path_factory.mktemp("onnx") / "tiny.onnx", size=(64, 64))
+    return result, str(home)
 
 
 def _pytorch(x: torch.Tensor) -> np.ndarray:
