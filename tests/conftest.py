@@ -11,6 +11,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A DANET_HOME for module-scoped fixtures too (they run before the per-test one below)."""
+    os.environ["DANET_HOME"] = str(tmp_path_factory.mktemp("danet_session_home"))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own DANET_HOME so nothing reads or writes the user's cache."""

@@ -30,6 +30,7 @@ _LEVEL_NAMES = {
     "all": "ORT_ENABLE_ALL",
 }
 _QUIET = 3  # ONNX Runtime log severity: errors only (no "hardware specific model" warnings)
+KEEP_CACHED = 8  # optimised graphs kept; the least recently written go first
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,17 @@ def _create_and_cache(
             str(path), session_options(ort, settings, Path(tmp)), providers=providers
         )
         os.replace(tmp, cached)
+        _prune(cached.parent)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return session
+
+
+def _prune(folder: Path) -> None:
+    """Keep the KEEP_CACHED newest optimised graphs (each is as large as its model)."""
+    entries = sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[KEEP_CACHED:]:
+        old.unlink(missing_ok=True)
 
 
 def top_operators(profile: str | os.PathLike[str], count: int = 10) -> list[tuple[str, float, float]]:
