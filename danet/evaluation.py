@@ -23,6 +23,7 @@ import torch
 from danet.checkpoints.meta import ModelMeta
 from danet.errors import CheckpointError, ConfigError, DatasetError
 from danet.inference import InferenceConfig, LogitsFn, predict_probs, resize
+from danet.inference.memory import check_inference_memory
 from danet.metrics import SegmentationMetric
 from danet.reporting import NullReporter, Reporter
 
@@ -198,6 +199,10 @@ def evaluate_dataset(
     with torch.inference_mode(), reporter.progress("evaluating", total=len(indices)) as task:
         for count, sample in enumerate(_prefetched(dataset, indices, mean, std), start=1):
             batch = sample["image"].unsqueeze(0).to(run_device)  # (1, 3, H, W)
+            check_inference_memory(
+                inference, batch=1, height=batch.shape[2], width=batch.shape[3], classes=num_classes,
+                device=run_device,
+            )  # fmt: skip
             probs = predict_probs(batch, forward, inference)  # (1, K, H, W)
             if probs.shape[1] != num_classes:
                 raise ConfigError(

@@ -167,16 +167,12 @@ class Predictor:
 
     def _check_memory(self, batch: int, height: int, width: int) -> None:
         """Refuse whole-image inference that would clearly not fit in the free memory."""
-        from danet.limits import available_memory_bytes, check_whole_image_memory, whole_image_bytes
+        from danet.inference.memory import check_inference_memory
 
-        copies = len(self.config.scales) * (2 if self.config.flip else 1)
-        needed = whole_image_bytes(height, width, batch=batch, classes=self.meta.num_classes, scales=copies)
-        device = self.device
-        if device.type == "cuda":
-            free: int | None = torch.cuda.mem_get_info(device)[0]
-        else:
-            free = available_memory_bytes() if device.type == "cpu" else None
-        check_whole_image_memory(needed, free, (height, width), str(device))
+        check_inference_memory(
+            self.config, batch=batch, height=height, width=width, classes=self.meta.num_classes,
+            device=self.device,
+        )  # fmt: skip
 
 
 def _pair(value: Sequence[int] | int, what: str) -> tuple[int, int]:

@@ -336,3 +336,27 @@ def test_trusted_pickle_errors_are_danet_errors_only(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps(Boom()))
     with pytest.raises(DanetError):
         read_checkpoint(path, trust=True)
+
+
+def test_whole_image_evaluation_is_refused_before_the_forward_when_memory_is_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import danet.limits
+    from danet.evaluation import evaluate_dataset
+    from danet.inference import InferenceConfig
+    from danet.limits import NotEnoughMemoryError
+
+    calls = []
+
+    def forward(batch: torch.Tensor) -> torch.Tensor:
+        calls.append(batch.shape)
+        return torch.zeros(batch.shape[0], 3, *batch.shape[2:])
+
+    dataset = [{"image": np.zeros((64, 96, 3), np.uint8), "mask": np.zeros((64, 96), np.int64)}]
+    monkeypatch.setattr(danet.limits, "available_memory_bytes", lambda: 1 << 18)  # 256 KiB free
+    with pytest.raises(NotEnoughMemoryError, match="--mode slide"):
+        evaluate_dataset(forward, dataset, num_classes=3, inference=InferenceConfig(mode="whole"))
+    assert calls == []  # refused before any forward pass
+    slide = InferenceConfig(mode="slide", crop_size=(32, 32), stride=(32, 32))
+    result = evaluate_dataset(forward, dataset, num_classes=3, inference=slide)
+    assert result.num_images == 1 and calls
