@@ -144,7 +144,7 @@ def test_official_protocol_settings(setup: dict[str, Path], monkeypatch: pytest.
     assert result.exit_code == 0, result.output
     config = seen["inference"]
     assert config.scales == (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.2) and config.stride == (384, 384)
-    assert config.base_size == 96 and "protocol official-ms" in result.output
+    assert config.base_size == 96 and "official-ms" in result.output
 
 
 def test_protocol_with_window_flags_is_an_error(setup: dict[str, Path]) -> None:
