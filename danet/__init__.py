@@ -26,6 +26,9 @@ _LAZY = {
     "ModelMeta": "danet.checkpoints",
     "Predictor": "danet.predictor",
     "train": "danet.training.api",
+    "evaluate": "danet.api",
+    "predict": "danet.api",
+    "export_model": "danet.export",
     "TrainConfig": "danet.config",
 }
 

@@ -24,12 +24,15 @@ from danet.sources import Source
 
 @dataclass
 class PredictionSummary:
+    """Counts, timing and outputs of one prediction run."""
+
     images: int = 0
     videos: int = 0
     frames: int = 0
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
+    destination: Path | None = None  # the output file or folder (set by `danet.predict`)
 
     @property
     def per_image_ms(self) -> float:
