@@ -18,8 +18,8 @@ from danet.reporting import NullReporter, Reporter
 
 if TYPE_CHECKING:
     from danet.evaluation import EvaluationResult
-    from danet.predict_files import PredictionSummary
-    from danet.sources import Source
+    from danet.prediction.run import PredictionSummary
+    from danet.prediction.sources import Source
 
 Size = int | tuple[int, int]
 PathLike = str | os.PathLike[str]
@@ -173,11 +173,11 @@ def predict(
     """
     from danet.evaluation import inference_settings
     from danet.fileio import check_output_location, increment_dir
-    from danet.media import FORMATS, PredictionWriter, format_suffix
-    from danet.predict_files import predict_sources
-    from danet.predictor import Predictor, open_backend
+    from danet.prediction.media import FORMATS, PredictionWriter, format_suffix
+    from danet.prediction.predictor import Predictor, open_backend
+    from danet.prediction.run import predict_sources
+    from danet.prediction.sources import expand_sources, output_paths
     from danet.protocols import describe_inference, model_inference
-    from danet.sources import expand_sources, output_paths
 
     if output_format not in FORMATS:
         raise ConfigError(f"unknown --format {output_format!r}; use one of {', '.join(FORMATS)}")
@@ -239,7 +239,7 @@ def _check_file_output(output: Path, output_format: str) -> None:
     """Before the model is loaded: the extension suits the format and the file can be written."""
     from danet.fileio import check_output_location
     from danet.image_io import check_image_suffix
-    from danet.media import format_suffix
+    from danet.prediction.media import format_suffix
 
     expected = format_suffix(output_format)
     if output_format in ("index", "labelids", "probs") and output.suffix.lower() != expected:

@@ -26,7 +26,7 @@ from danet_cli._options import (
 )
 
 if TYPE_CHECKING:
-    from danet.predict_files import PredictionSummary
+    from danet.prediction.run import PredictionSummary
     from danet.reporting import Reporter
 
 _HELP = "Predict masks for images, folders, glob patterns and videos."

@@ -106,7 +106,7 @@ def overlay(
 
 def _predictor(checkpoint: str | None, device: str, trust: bool) -> Any:
     from danet.checkpoints import resolve
-    from danet.predictor import Predictor
+    from danet.prediction.predictor import Predictor
     from danet_cli._console import RichReporter
 
     return Predictor(resolve(checkpoint, reporter=RichReporter()), device, "fp32", trust=trust)

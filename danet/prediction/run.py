@@ -16,10 +16,10 @@ import numpy as np
 from danet.errors import DanetError
 from danet.fileio import check_writable
 from danet.image_io import read_image
-from danet.media import PredictionWriter, VideoReader, VideoWriter
-from danet.predictor import Predictor
+from danet.prediction.media import PredictionWriter, VideoReader, VideoWriter
+from danet.prediction.predictor import Predictor
+from danet.prediction.sources import Source
 from danet.reporting import NullReporter, ProgressTask, Reporter
-from danet.sources import Source
 
 
 @dataclass
