@@ -13,10 +13,29 @@ CheckpointArg = Annotated[
     str | None,
     typer.Argument(
         metavar="[CHECKPOINT]",
+        help="Checkpoint file, run folder, weight name or hf://OWNER/REPO/FILE (default: newest run); "
+        "the same as --checkpoint/-c.",
+        show_default=False,
+    ),
+]
+CheckpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpoint",
+        "-c",
         help="Checkpoint file, run folder, weight name or hf://OWNER/REPO/FILE (default: newest run).",
         show_default=False,
     ),
 ]
+
+
+def one_checkpoint(positional: str | None, option: str | None) -> str | None:
+    """The checkpoint of a command that takes it as CHECKPOINT or --checkpoint/-c (given once)."""
+    if positional is not None and option is not None and positional != option:
+        raise ConfigError(f"two checkpoints given ({positional} and --checkpoint {option}); give one")
+    return option if option is not None else positional
+
+
 ModeOption = Annotated[str | None, typer.Option(help="whole (one pass per image) or slide (windows).")]
 CropSizeOption = Annotated[
     str | None, typer.Option(help="Slide window: SIZE or H,W (default 768; implies --mode slide).")

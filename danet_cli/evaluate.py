@@ -11,6 +11,7 @@ from danet_cli._options import (
     BackendOption,
     BaseSizeOption,
     CheckpointArg,
+    CheckpointOption,
     CompileOption,
     CropSizeOption,
     DeviceOption,
@@ -24,6 +25,7 @@ from danet_cli._options import (
     TestSizeOption,
     TrustOption,
     inference_flags,
+    one_checkpoint,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ def report(result: EvaluationResult, class_names: list[str], reporter: Any) -> N
 
 def evaluate(
     checkpoint: CheckpointArg = None,
+    checkpoint_option: CheckpointOption = None,
     dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the checkpoint's).")] = None,
     data_root: Annotated[str | None, typer.Option(help="Dataset folder (default: the checkpoint's).")] = None,
     split: Annotated[str, typer.Option(help="Labelled split to score.")] = "val",
@@ -88,7 +91,8 @@ def evaluate(
 
     reporter = RichReporter()
     result = run_evaluation(
-        checkpoint, dataset=dataset, data_root=data_root, split=split, protocol=protocol, mode=mode,
+        one_checkpoint(checkpoint, checkpoint_option), dataset=dataset, data_root=data_root, split=split,
+        protocol=protocol, mode=mode,
         flip=flip, multi_scale=multi_scale, base_size=base_size, batch_size=batch_size, device=device,
         precision=precision, limit=limit, backend=backend, trust=trust, compile=compile,
         json_path=json_path, reporter=reporter,

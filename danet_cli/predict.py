@@ -10,6 +10,7 @@ import typer
 from danet_cli._options import (
     BackendOption,
     BaseSizeOption,
+    CheckpointOption,
     CompileOption,
     CropSizeOption,
     DeviceOption,
@@ -45,12 +46,7 @@ def predict(
             "-o", "--output", help="A file for a single image, else a folder (default runs/predict/NAME)."
         ),
     ] = None,
-    checkpoint: Annotated[
-        str | None,
-        typer.Option(
-            help="Checkpoint file, run folder, weight name or hf://OWNER/REPO/FILE (default: newest run)."
-        ),
-    ] = None,
+    checkpoint: CheckpointOption = None,
     output_format: Annotated[
         str, typer.Option("--format", help="index, color, overlay, labelids (Cityscapes) or probs (.npz).")
     ] = "index",

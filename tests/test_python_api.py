@@ -93,3 +93,21 @@ def test_predict_one_image_to_one_file_and_its_errors(tmp_path: Path) -> None:
         danet.predict(image, checkpoint=checkpoint, output=tmp_path / "x.jpg")
     with pytest.raises(CheckpointError):
         danet.predict(image, checkpoint=tmp_path / "nothing.pt", output=tmp_path / "out")
+
+
+def test_every_checkpoint_command_takes_dash_c(labelled: dict[str, Path], tmp_path: Path) -> None:
+    both = tmp_path / "both.json"
+    cli("evaluate", "-c", labelled["checkpoint"], "--device", "cpu", "--limit", "1", "--json", both)
+    assert json.loads(both.read_text())["checkpoint"] == str(labelled["checkpoint"])
+    twice = runner.invoke(app, ["evaluate", str(labelled["checkpoint"]), "-c", str(tmp_path / "other.pt")])
+    assert twice.exit_code == 1 and "two checkpoints given" in twice.output
+    for command in (
+        ["evaluate"],
+        ["export"],
+        ["predict", "x.png"],
+        ["visualize", "attention", "x.png"],
+        ["visualize", "overlay", "x.png"],
+        ["benchmark"],
+    ):
+        help_text = runner.invoke(app, [*command, "--help"]).output
+        assert "--checkpoint" in help_text and "-c" in help_text, command
