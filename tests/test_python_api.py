@@ -111,3 +111,11 @@ def test_every_checkpoint_command_takes_dash_c(labelled: dict[str, Path], tmp_pa
     ):
         help_text = runner.invoke(app, [*command, "--help"]).output
         assert "--checkpoint" in help_text and "-c" in help_text, command
+
+
+def test_every_command_has_a_top_level_call() -> None:
+    from danet.export import export_model
+    from danet.training.api import train
+
+    assert danet.export_model is export_model and danet.train is train
+    assert {"evaluate", "predict", "train", "export_model"} <= set(danet.__all__)
