@@ -24,8 +24,11 @@ _LAZY = {
     "resolve_precision": "danet.devices",
     "load_model": "danet.checkpoints",
     "ModelMeta": "danet.checkpoints",
-    "Predictor": "danet.predictor",
+    "Predictor": "danet.prediction.predictor",
     "train": "danet.training.api",
+    "evaluate": "danet.api",
+    "predict": "danet.api",
+    "export_model": "danet.export",
     "TrainConfig": "danet.config",
 }
 

@@ -43,6 +43,7 @@ class EvaluationResult:
     confusion: np.ndarray  # (K, K) int64, rows = ground truth, cols = prediction
     num_images: int
     settings: dict[str, Any]
+    class_names: tuple[str, ...] = ()  # filled by `danet.evaluate`: the evaluated dataset's
 
     @property
     def miou(self) -> float:

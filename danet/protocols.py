@@ -291,3 +291,63 @@ def val_inference(
     return resolve_inference(
         saved_request(asdict(val)), mean=mean, std=std, align_corners=align_corners, batch_size=val.batch_size
     )
+
+
+def saved_validation(meta: Any) -> dict[str, Any] | None:
+    """A danet checkpoint's recipe validation settings (`val:` of its saved training config)."""
+    val = meta.train_config.get("val") if meta.trained_by == "danet" else None
+    return dict(val) if isinstance(val, Mapping) else None
+
+
+def model_inference(
+    request: ProtocolRequest,
+    meta: Any,
+    *,
+    batch_size: int,
+    dataset: str = "",
+    dataset_crop: tuple[int, int] | None = None,
+) -> InferenceConfig:
+    """The `InferenceConfig` for `request` on a model described by `meta` (a `ModelMeta`): what the
+    request leaves open comes from the model's origin, its saved validation settings and `dataset`."""
+    if request.mode is not None and request.mode not in ("whole", "slide"):
+        raise ConfigError(f"unknown --mode {request.mode!r}; use whole or slide")
+    return resolve_inference(
+        request,
+        origin=meta.trained_by,
+        origin_config=meta.mmseg_config,
+        dataset=dataset,
+        dataset_crop=dataset_crop,
+        val=saved_validation(meta),
+        mean=meta.mean,
+        std=meta.std,
+        align_corners=meta.align_corners,
+        batch_size=batch_size,
+    )
+
+
+def protocol_source(meta: Any, protocol: str | None) -> dict[str, str]:
+    """Where the model's weights come from and why this protocol ran (for the console and JSON)."""
+    if protocol is not None:
+        source = "--protocol"
+    elif meta.trained_by == "danet":
+        source = "the recipe's validation settings"
+    else:
+        source = f"the {meta.trained_by} origin of the checkpoint"
+    return {"origin": meta.trained_by, "origin_config": meta.mmseg_config, "protocol_from": source}
+
+
+def describe_inference(settings: Mapping[str, Any]) -> str:
+    """One line for the console: protocol, windows, sizes, scales, flip."""
+    text = f"protocol {settings['protocol']}: "
+    if settings["protocol"].startswith("official"):
+        base = settings["base_size"] or "image long side"
+        text += f"base {base} crop {settings['crop_size']} stride {settings['stride']}"
+    else:
+        text += settings["mode"]
+        if settings["mode"] == "slide":
+            text += f" crop {settings['crop_size']} stride {settings['stride']}"
+    if settings.get("test_size"):
+        text += f", test size {settings['test_size']}"
+    if len(settings["scales"]) > 1 or settings["scales"][0] != 1.0:
+        text += f", scales {settings['scales']}"
+    return text + (", flip" if settings["flip"] else "")

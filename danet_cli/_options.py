@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from danet.errors import ConfigError
 
-if TYPE_CHECKING:
-    from danet.inference import InferenceConfig
-
 CheckpointArg = Annotated[
     str | None,
     typer.Argument(
         metavar="[CHECKPOINT]",
+        help="Checkpoint file, run folder, weight name or hf://OWNER/REPO/FILE (default: newest run); "
+        "the same as --checkpoint/-c.",
+        show_default=False,
+    ),
+]
+CheckpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpoint",
+        "-c",
         help="Checkpoint file, run folder, weight name or hf://OWNER/REPO/FILE (default: newest run).",
         show_default=False,
     ),
 ]
+
+
+def one_checkpoint(positional: str | None, option: str | None) -> str | None:
+    """The checkpoint of a command that takes it as CHECKPOINT or --checkpoint/-c (given once)."""
+    if positional is not None and option is not None and positional != option:
+        raise ConfigError(f"two checkpoints given ({positional} and --checkpoint {option}); give one")
+    return option if option is not None else positional
+
+
 ModeOption = Annotated[str | None, typer.Option(help="whole (one pass per image) or slide (windows).")]
 CropSizeOption = Annotated[
     str | None, typer.Option(help="Slide window: SIZE or H,W (default 768; implies --mode slide).")
@@ -119,68 +134,14 @@ def parse_test_size(text: str) -> tuple[int, int]:
     return parse_pair(text.replace("x", ","), "--test-size")
 
 
-def build_inference(
-    *,
-    protocol: str | None,
-    mode: str | None,
-    crop_size: str | None,
-    stride: str | None,
-    flip: bool | None,
-    multi_scale: bool,
-    scales: str | None,
-    batch_size: int,
-    align_corners: bool,
-    test_size: str | None = None,
-    base_size: int | None = None,
-    meta: Any = None,
-    dataset: str = "",
-    dataset_crop: tuple[int, int] | None = None,
-    val: Mapping[str, Any] | None = None,
-) -> InferenceConfig:
-    """The inference settings the flags ask for, the rest from the model's origin (`meta`), the dataset
-    and a danet checkpoint's saved validation settings (`val`); see `danet.protocols`."""
-    from danet.backends.base import IMAGENET_MEAN, IMAGENET_STD
-    from danet.protocols import ProtocolRequest, resolve_inference
-
-    if mode is not None and mode not in ("whole", "slide"):
-        raise ConfigError(f"unknown --mode {mode!r}; use whole or slide")
-    request = ProtocolRequest(
-        protocol=protocol,
-        mode=mode,
-        crop_size=parse_pair(crop_size, "--crop-size") if crop_size else None,
-        stride=parse_pair(stride, "--stride") if stride else None,
-        flip=flip,
-        multi_scale=multi_scale,
-        scales=parse_scales(scales) if scales else None,
-        test_size=parse_test_size(test_size) if test_size else None,
-        base_size=base_size,
-    )
-    return resolve_inference(
-        request,
-        origin=getattr(meta, "trained_by", "danet"),
-        origin_config=getattr(meta, "mmseg_config", ""),
-        dataset=dataset,
-        dataset_crop=dataset_crop,
-        val=val,
-        mean=getattr(meta, "mean", IMAGENET_MEAN),
-        std=getattr(meta, "std", IMAGENET_STD),
-        align_corners=align_corners,
-        batch_size=batch_size,
-    )
-
-
-def describe_inference(settings: Mapping[str, Any]) -> str:
-    """One line for the console: protocol, windows, sizes, scales, flip."""
-    text = f"protocol {settings['protocol']}: "
-    if settings["protocol"].startswith("official"):
-        base = settings["base_size"] or "image long side"
-        text += f"base {base} crop {settings['crop_size']} stride {settings['stride']}"
-    else:
-        text += settings["mode"]
-        if settings["mode"] == "slide":
-            text += f" crop {settings['crop_size']} stride {settings['stride']}"
-    if settings.get("test_size"):
-        text += f", test size {settings['test_size']}"
-    if len(settings["scales"]) > 1 or settings["scales"][0] != 1.0:
-        text += f", scales {settings['scales']}"
-    return text + (", flip" if settings["flip"] else "")
+def inference_flags(
+    *, crop_size: str | None, stride: str | None, scales: str | None, test_size: str | None
+) -> dict[str, Any]:
+    """The text of the window, scale and test-size flags as the values `danet.evaluate` and
+    `danet.predict` take (absent flags stay None)."""
+    return {
+        "crop_size": parse_pair(crop_size, "--crop-size") if crop_size else None,
+        "stride": parse_pair(stride, "--stride") if stride else None,
+        "scales": parse_scales(scales) if scales else None,
+        "test_size": parse_test_size(test_size) if test_size else None,
+    }

@@ -29,6 +29,8 @@ def benchmark(
     checkpoint: Annotated[
         str | None,
         typer.Option(
+            "--checkpoint",
+            "-c",
             help="Benchmark this model (file, run folder, weight name or hf:// file) instead of --model.",
             rich_help_panel=_PANEL_MODEL,
         ),

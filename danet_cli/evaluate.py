@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,6 +11,7 @@ from danet_cli._options import (
     BackendOption,
     BaseSizeOption,
     CheckpointArg,
+    CheckpointOption,
     CompileOption,
     CropSizeOption,
     DeviceOption,
@@ -25,8 +24,8 @@ from danet_cli._options import (
     StrideOption,
     TestSizeOption,
     TrustOption,
-    build_inference,
-    describe_inference,
+    inference_flags,
+    one_checkpoint,
 )
 
 if TYPE_CHECKING:
@@ -56,12 +55,9 @@ def report(result: EvaluationResult, class_names: list[str], reporter: Any) -> N
     reporter.info(f"metric: {METRIC_CONVENTION} ('-' in the table)")
 
 
-def _pct(value: float) -> str:
-    return "-" if math.isnan(value) else f"{100 * value:.2f}%"
-
-
 def evaluate(
     checkpoint: CheckpointArg = None,
+    checkpoint_option: CheckpointOption = None,
     dataset: Annotated[str | None, typer.Option(help="Dataset name (default: the checkpoint's).")] = None,
     data_root: Annotated[str | None, typer.Option(help="Dataset folder (default: the checkpoint's).")] = None,
     split: Annotated[str, typer.Option(help="Labelled split to score.")] = "val",
@@ -90,73 +86,19 @@ def evaluate(
     ] = None,
 ) -> None:
     """Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labelled split."""
-    from danet.backends import load_backend
-    from danet.checkpoints import resolve
-    from danet.evaluation import check_classes, evaluate_dataset, inference_settings, open_dataset
-    from danet.fileio import atomic_write_text
-    from danet.inference import default_batch_size
+    from danet.api import evaluate as run_evaluation
     from danet_cli._console import RichReporter
 
-    if json_path is not None:  # fail in the first second, not after the evaluation
-        from danet.fileio import check_output_location
-
-        check_output_location(json_path)
     reporter = RichReporter()
-    path = resolve(checkpoint, reporter=reporter)
-    options = {"compile": True} if compile else {}
-    model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust, **options)
-    data = open_dataset(model.meta, name=dataset, root=data_root, split=split)
-    check_classes(model.meta, data, reporter)
-    inference = build_inference(
-        protocol=protocol, mode=mode, crop_size=crop_size, stride=stride, flip=flip,
-        multi_scale=multi_scale, scales=scales, test_size=test_size, base_size=base_size,
-        batch_size=batch_size or default_batch_size(model.device), align_corners=model.meta.align_corners,
-        meta=model.meta, dataset=data.info.name, dataset_crop=data.info.crop_size,
-        val=_saved_val(dict(model.meta.train_config), model.meta.trained_by),
+    result = run_evaluation(
+        one_checkpoint(checkpoint, checkpoint_option), dataset=dataset, data_root=data_root, split=split,
+        protocol=protocol, mode=mode,
+        flip=flip, multi_scale=multi_scale, base_size=base_size, batch_size=batch_size, device=device,
+        precision=precision, limit=limit, backend=backend, trust=trust, compile=compile,
+        json_path=json_path, reporter=reporter,
+        **inference_flags(crop_size=crop_size, stride=stride, scales=scales, test_size=test_size),
     )  # fmt: skip
-    origin = _origin_settings(model.meta, protocol)
-    count = len(data) if limit is None else min(limit, len(data))
-    reporter.info(
-        f"evaluating {path} on {data.info.name} {split} ({count} images, {data.root}) "
-        f"on {model.device}: {describe_inference(inference_settings(inference))} ({origin['protocol_from']})"
-    )
-    result = evaluate_dataset(
-        model.forward,
-        data,
-        num_classes=data.info.num_classes,
-        inference=inference,
-        reporter=reporter,
-        ignore_index=data.info.ignore_index,
-        limit=limit,
-        device=model.device,
-        mean=model.meta.mean,
-        std=model.meta.std,
-    )
-    names = list(data.info.class_names)
-    report(result, names, reporter)
-    if json_path is not None:
-        payload = {**result.to_json(names), "checkpoint": str(path), "dataset": data.info.name}
-        payload["settings"].update(origin)
-        payload.update(split=split, data_root=str(data.root), backend=model.name)
-        atomic_write_text(json_path, json.dumps(payload, indent=2) + "\n")
-        reporter.info(f"wrote {json_path}")
-
-
-def _saved_val(config: dict[str, Any], origin: str) -> dict[str, Any] | None:
-    """A danet checkpoint's recipe validation settings (`val:` of its saved training config)."""
-    val = config.get("val") if origin == "danet" else None
-    return dict(val) if isinstance(val, dict) else None
-
-
-def _origin_settings(meta: Any, protocol: str | None) -> dict[str, str]:
-    """Where the checkpoint's weights come from and why this protocol ran (for the console and --json)."""
-    if protocol is not None:
-        source = "--protocol"
-    elif meta.trained_by == "danet":
-        source = "the recipe's validation settings"
-    else:
-        source = f"the {meta.trained_by} origin of the checkpoint"
-    return {"origin": meta.trained_by, "origin_config": meta.mmseg_config, "protocol_from": source}
+    report(result, list(result.class_names), reporter)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from danet.errors import ConfigError
-from danet_cli._options import CheckpointArg, TrustOption
+from danet_cli._options import CheckpointArg, CheckpointOption, TrustOption, one_checkpoint
 
 _HELP = "Export a checkpoint to ONNX or TorchScript (checked against PyTorch)."
 _SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -17,6 +17,7 @@ _SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 
 def export(
     checkpoint: CheckpointArg = None,
+    checkpoint_option: CheckpointOption = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="onnx or torchscript.")] = "onnx",
     output: Annotated[
         Path | None,
@@ -67,7 +68,7 @@ def export(
     if int8 and (output_format != "onnx" or not calibrate):
         raise ConfigError("--int8 needs --format onnx and --calibrate DATASET (e.g. --calibrate cityscapes)")
     reporter = RichReporter()
-    path = resolve(checkpoint, reporter=reporter)
+    path = resolve(one_checkpoint(checkpoint, checkpoint_option), reporter=reporter)
     target = output or Path(path.name.split(".")[0] + _SUFFIXES[output_format])
     reporter.info(
         f"exporting {path} to {output_format} at {size[0]}x{size[1]}{' (dynamic)' if dynamic else ''}"

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from danet.errors import ConfigError
-from danet_cli._options import parse_pair
+from danet_cli._options import DeviceOption, PrecisionOption, parse_pair
 
 _HELP = (
     "Train a model on a dataset with its recipe (danet/recipes/DATASET.yaml). Precedence: recipe < "
@@ -119,8 +119,8 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[
             int | None, typer.Option(help="Data-loading worker processes per process.")
         ] = None,
-        device: Annotated[str | None, typer.Option(help="auto (default), cpu, cuda or mps.")] = None,
-        precision: Annotated[str | None, typer.Option(help="auto (default), fp32, bf16 or fp16.")] = None,
+        device: DeviceOption = None,  # type: ignore[assignment]  # None: the config's (default auto)
+        precision: PrecisionOption = None,  # type: ignore[assignment]  # None: the config's (default auto)
         channels_last: Annotated[
             bool | None, typer.Option("--channels-last/--no-channels-last", help="Channels-last memory.")
         ] = None,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from danet.errors import ConfigError
+from danet_cli._options import CheckpointOption, DeviceOption, TrustOption
 
 _HELP = "Overlays, attention maps, confusion matrices and training curves."
 
@@ -22,8 +23,6 @@ Output = Annotated[
     ),
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
-Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
-Trust = Annotated[bool, typer.Option("--trust", help="Allow checkpoints that need full unpickling.")]
 
 
 def default_output(name: str, folder: Path = DEFAULT_DIR) -> Path:
@@ -70,15 +69,19 @@ def overlay(
     output: Output = None,
     checkpoint: Annotated[
         str | None,
-        typer.Option(help="Predict the mask with this checkpoint (file, run folder, weight name, hf://)."),
+        typer.Option(
+            "--checkpoint",
+            "-c",
+            help="Predict the mask with this checkpoint (file, run folder, weight name, hf://).",
+        ),
     ] = None,
     dataset: Annotated[str | None, typer.Option(help="Class names and colours of this dataset.")] = None,
     alpha: Annotated[float, typer.Option(min=0.0, max=1.0, help="Colour opacity.")] = 0.5,
     no_legend: Annotated[
         bool, typer.Option("--no-legend", help="The overlay alone, without the legend.")
     ] = False,
-    device: Device = "auto",
-    trust: Trust = False,
+    device: DeviceOption = "auto",
+    trust: TrustOption = False,
     overwrite: Overwrite = False,
 ) -> None:
     """The photo with a mask (or a prediction) over it and a legend of the classes present."""
@@ -106,7 +109,7 @@ def overlay(
 
 def _predictor(checkpoint: str | None, device: str, trust: bool) -> Any:
     from danet.checkpoints import resolve
-    from danet.predictor import Predictor
+    from danet.prediction.predictor import Predictor
     from danet_cli._console import RichReporter
 
     return Predictor(resolve(checkpoint, reporter=RichReporter()), device, "fp32", trust=trust)
@@ -135,10 +138,7 @@ def parse_point(text: str) -> tuple[int, int]:
 def attention(
     image: Annotated[Path, typer.Argument(help="The photo.", show_default=False)],
     output: Output = None,
-    checkpoint: Annotated[
-        str | None,
-        typer.Option(help="Checkpoint file, run folder, weight name or hf:// file (default: newest run)."),
-    ] = None,
+    checkpoint: CheckpointOption = None,
     points: Annotated[
         list[str] | None,
         typer.Option(
@@ -151,8 +151,8 @@ def attention(
     ] = None,
     top_channels: Annotated[int, typer.Option(min=1, max=16, help="Channel maps to show.")] = 4,
     panel_size: Annotated[int, typer.Option(min=64, help="Longest side of each panel in pixels.")] = 320,
-    device: Device = "auto",
-    trust: Trust = False,
+    device: DeviceOption = "auto",
+    trust: TrustOption = False,
     overwrite: Overwrite = False,
 ) -> None:
     """PAM maps of query points over the whole image, and the CAM matrix with class-selective channels."""

@@ -18,7 +18,7 @@ from danet.errors import BackendError, DeviceError, UnknownNameError
 from danet.export import export_model, read_onnx_metadata
 from danet.image_io import read_mask
 from danet.inference import InferenceConfig, predict_probs
-from danet.predictor import Predictor
+from danet.prediction.predictor import Predictor
 from danet_cli.app import app
 
 pytest.importorskip("onnxruntime")

@@ -184,18 +184,25 @@ def test_eval_is_a_hidden_alias() -> None:
 
 def test_window_flags_parse_and_imply_slide() -> None:
     from danet.errors import ConfigError
-    from danet_cli._options import build_inference, parse_pair
+    from danet_cli._options import inference_flags, parse_pair
 
     assert parse_pair("512", "--crop-size") == (512, 512)
     assert parse_pair("512,1024", "--crop-size") == parse_pair("512x1024", "--crop-size") == (512, 1024)
     for bad in ("3x", "0", "a,b", "1,2,3"):
         with pytest.raises(ConfigError):
             parse_pair(bad, "--crop-size")
-    options = dict(protocol=None, mode=None, stride=None, flip=False, multi_scale=False, scales=None)
-    config = build_inference(**options, crop_size="96", batch_size=1, align_corners=True)
+    from danet.api import protocol_request
+    from danet.checkpoints import ModelMeta
+    from danet.protocols import model_inference
+
+    meta = ModelMeta(model_name="danet_resnet18", num_classes=3)
+    flags = inference_flags(crop_size="96", stride=None, scales=None, test_size=None)
+    config = model_inference(protocol_request(**flags), meta, batch_size=1)
     assert (config.mode, config.crop_size, config.stride) == ("slide", (96, 96), (64, 64))
-    with pytest.raises(ConfigError):
-        build_inference(**{**options, "mode": "whole"}, crop_size="96", batch_size=1, align_corners=True)
+    with pytest.raises(ConfigError, match="--mode slide"):
+        model_inference(protocol_request(**flags, mode="whole"), meta, batch_size=1)
+    with pytest.raises(ConfigError, match="unknown --mode"):
+        model_inference(protocol_request(mode="tiles"), meta, batch_size=1)
 
 
 def test_synthetic_checkpoint_finds_its_generated_dataset(tmp_path: Path) -> None:

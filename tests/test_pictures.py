@@ -223,7 +223,7 @@ def test_text_under_the_other_opencv_major_version(tmp_path):
 
 
 def test_prediction_overlays_can_leave_the_legend_out():
-    from danet.media import PredictionWriter
+    from danet.prediction.media import PredictionWriter
     from danet.visualization import overlay
 
     image = np.full((120, 160, 3), 120, np.uint8)

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from danet.image_io import read_mask
-from danet.media import PredictionWriter, labelids_table
+from danet.prediction.media import PredictionWriter, labelids_table
 from danet_cli.app import app
 from tests._predict_helpers import odd_images, random_rgb, write_bgr, write_checkpoint, write_video
 

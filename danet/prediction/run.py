@@ -16,20 +16,23 @@ import numpy as np
 from danet.errors import DanetError
 from danet.fileio import check_writable
 from danet.image_io import read_image
-from danet.media import PredictionWriter, VideoReader, VideoWriter
-from danet.predictor import Predictor
+from danet.prediction.media import PredictionWriter, VideoReader, VideoWriter
+from danet.prediction.predictor import Predictor
+from danet.prediction.sources import Source
 from danet.reporting import NullReporter, ProgressTask, Reporter
-from danet.sources import Source
 
 
 @dataclass
 class PredictionSummary:
+    """Counts, timing and outputs of one prediction run."""
+
     images: int = 0
     videos: int = 0
     frames: int = 0
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
     outputs: list[Path] = field(default_factory=list)
+    destination: Path | None = None  # the output file or folder (set by `danet.predict`)
 
     @property
     def per_image_ms(self) -> float:
