@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from danet.errors import ConfigError
+from danet_cli._options import device_option
 
 _HELP = "Overlays, attention maps, confusion matrices and training curves."
 
@@ -22,7 +23,7 @@ Output = Annotated[
     ),
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
-Device = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
+Device = Annotated[str, device_option("Where to run; cuda:N picks GPU N.")]
 Trust = Annotated[bool, typer.Option("--trust", help="Allow checkpoints that need full unpickling.")]
 
 
