@@ -21,6 +21,7 @@ from danet_cli._options import (
     MultiScaleOption,
     PrecisionOption,
     ProtocolOption,
+    SaveFormat,
     ScalesOption,
     StrideOption,
     TestSizeOption,
@@ -88,6 +89,16 @@ def evaluate(
         Path | None,
         typer.Option("--json", help="Also write the scores, per-class table and confusion matrix here."),
     ] = None,
+    save_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write each image's prediction here as it is scored, named after the image."),
+    ] = None,
+    save_format: Annotated[
+        SaveFormat, typer.Option(help="--save-dir files: class-id palette PNG, class colours or overlay.")
+    ] = "index",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace files already in --save-dir.")
+    ] = False,
 ) -> None:
     """Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labelled split."""
     from danet.backends import load_backend
@@ -101,6 +112,10 @@ def evaluate(
         from danet.fileio import check_output_location
 
         check_output_location(json_path)
+    if save_dir is not None:
+        from danet.fileio import check_output_location
+
+        check_output_location(save_dir, folder=True)
     reporter = RichReporter()
     path = resolve(checkpoint, reporter=reporter)
     options = {"compile": True} if compile else {}
@@ -131,6 +146,7 @@ def evaluate(
         device=model.device,
         mean=model.meta.mean,
         std=model.meta.std,
+        saver=_saver(save_dir, save_format, data.info, overwrite),
     )
     names = list(data.info.class_names)
     report(result, names, reporter)
@@ -140,6 +156,18 @@ def evaluate(
         payload.update(split=split, data_root=str(data.root), backend=model.name)
         atomic_write_text(json_path, json.dumps(payload, indent=2) + "\n")
         reporter.info(f"wrote {json_path}")
+
+
+def _saver(folder: Path | None, fmt: str, info: Any, overwrite: bool) -> Any:
+    """The `--save-dir` writer, or None."""
+    if folder is None:
+        return None
+    from danet.evaluation_saver import PredictionSaver
+
+    return PredictionSaver(
+        folder, fmt, num_classes=info.num_classes, names=info.class_names, palette=info.palette,
+        ignore_index=info.ignore_index, overwrite=overwrite,
+    )  # fmt: skip
 
 
 def _saved_val(config: dict[str, Any], origin: str) -> dict[str, Any] | None:

@@ -8,7 +8,7 @@ from typing import get_args
 import pytest
 from typer.testing import CliRunner
 
-from danet import config, devices, export, media, protocols
+from danet import config, devices, evaluation_saver, export, media, protocols
 from danet.backends import list_backends
 from danet_cli import _options
 from danet_cli.app import app
@@ -24,6 +24,7 @@ runner = CliRunner()
         (_options.Backend, tuple(list_backends())),
         (_options.Protocol, protocols.PROTOCOL_NAMES),
         (_options.PredictFormat, media.FORMATS),
+        (_options.SaveFormat, evaluation_saver.SAVE_FORMATS),
         (_options.ExportFormat, export.FORMATS),
         (_options.Logger, config.LOGGERS),
         (_options.Optimizer, config.OPTIMIZERS),
