@@ -25,7 +25,7 @@ from danet.errors import CheckpointError, ConfigError, DatasetError
 from danet.inference import InferenceConfig, LogitsFn, predict_probs, resize
 from danet.inference.memory import check_inference_memory
 from danet.metrics import SegmentationMetric
-from danet.reporting import NullReporter, Reporter
+from danet.reporting import NullReporter, Reporter, format_score
 
 if TYPE_CHECKING:
     from danet.evaluation_saver import PredictionSaver
@@ -231,7 +231,8 @@ def evaluate_dataset(
             metric.update(prediction, target)
             if saver is not None:
                 saver.save(sample["index"], sample, prediction[0].cpu().numpy())
-            fields = {"miou": metric.compute()["miou"]} if count % 10 == 0 or count == len(indices) else {}
+            live = count % 10 == 0 or count == len(indices)
+            fields = {"miou": format_score(metric.compute()["miou"])} if live else {}
             task.advance(1, **fields)
     if distributed:
         metric.all_reduce()

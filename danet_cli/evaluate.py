@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -55,10 +54,6 @@ def report(result: EvaluationResult, class_names: list[str], reporter: Any) -> N
         f"mean acc {pct(metrics['mean_acc'])}  fwIoU {pct(metrics['fw_iou'])}"
     )
     reporter.info(f"metric: {METRIC_CONVENTION} ('-' in the table)")
-
-
-def _pct(value: float) -> str:
-    return "-" if math.isnan(value) else f"{100 * value:.2f}%"
 
 
 def evaluate(

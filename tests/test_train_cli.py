@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,12 @@ def test_a_short_run_writes_every_file_of_the_run_folder(run4: Path) -> None:
     log = (run / "train.log").read_text()
     assert "iter 4/4" in log
     # The run ends by saying where its checkpoint is and how to use it.
-    assert f"checkpoint: {run / 'checkpoints' / 'best.pt'} (val mIoU " in log
+    assert re.search(
+        rf"checkpoint: {re.escape(str(run / 'checkpoints' / 'best.pt'))} \(val mIoU \d+\.\d\d%\)", log
+    )
+    # Scores read as percentages in text; metrics.jsonl keeps fractions.
+    assert re.search(r"iteration 2: val mIoU \d+\.\d\d%  pixel acc \d+\.\d\d%  mean acc \d+\.\d\d%", log)
+    assert all(0.0 <= r["miou"] <= 1.0 for r in val_records)
     assert f"danet predict IMAGE --checkpoint {run / 'checkpoints' / 'best.pt'}" in log
     assert f"danet evaluate {run}" in log
 
