@@ -210,7 +210,7 @@ def evaluate_dataset(
     metric = SegmentationMetric(num_classes, ignore_index=ignore_index)
     mean, std = mean or IMAGENET_MEAN, std or IMAGENET_STD
     if saver is not None:
-        saver.prepare(_image_names(dataset, indices))
+        saver.prepare(_image_names(dataset, list(range(total))), mine=set(indices))
     keep = saver is not None and saver.needs_image
     with torch.inference_mode(), reporter.progress("evaluating", total=len(indices)) as task:
         for count, sample in enumerate(_prefetched(dataset, indices, mean, std, keep), start=1):

@@ -8,7 +8,7 @@ the argmax the metric counted, at the label's size. No torch here.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,12 @@ class PredictionSaver:
         """Whether the photo itself is drawn (overlay), not only the mask."""
         return self.writer.fmt == "overlay"
 
-    def prepare(self, image_names: dict[int, str]) -> None:
-        """Fix each sample index's file before any work; an existing file stops the run here.
+    def prepare(self, image_names: dict[int, str], mine: Collection[int] | None = None) -> None:
+        """Fix each sample index's file before any work; an existing file among those of `mine` (the
+        indices this process writes; default all) stops the run here.
 
-        Names repeated in the split get `-2`, `-3`... so that no image replaces another's file.
+        Names repeated in the split get `-2`, `-3`... so that no image replaces another's file; every
+        process of a distributed run is given all the names, so all agree on the files.
         """
         seen: dict[str, int] = {}
         taken: list[Path] = []
@@ -64,7 +66,7 @@ class PredictionSaver:
             unique = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
             path = self.folder / f"{unique}{self.writer.suffix}"
             self.targets[index] = path
-            if path.exists():
+            if path.exists() and (mine is None or index in mine):
                 taken.append(path)
         if taken and not self.overwrite:
             more = f" and {len(taken) - 1} more" if len(taken) > 1 else ""

@@ -108,6 +108,15 @@ def test_repeated_names_get_their_own_files(tmp_path: Path) -> None:
     assert [p.name for p in saver.targets.values()] == ["frame.png", "frame-2.png", "image_000002.png"]
 
 
+def test_each_process_checks_only_its_own_files(tmp_path: Path) -> None:
+    (tmp_path / "frame.png").write_bytes(b"written by process 0")
+    saver = _saver(tmp_path)
+    saver.prepare({0: "frame", 1: "frame"}, mine={1})  # process 1 of 2: its image is frame-2.png
+    assert saver.targets[1].name == "frame-2.png"
+    with pytest.raises(OutputExistsError):
+        _saver(tmp_path).prepare({0: "frame", 1: "frame"}, mine={0})
+
+
 def test_cli_save_dir_writes_overlays_and_refuses_to_replace(data_root: Path, tmp_path: Path) -> None:
     checkpoint = tiny_checkpoint(tmp_path / "tiny.pt", data_root=data_root)
     out = tmp_path / "pred"
