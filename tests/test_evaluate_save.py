@@ -9,19 +9,22 @@ import numpy as np
 import pytest
 import torch
 from _data_helpers import make_folder_dataset
-from _tiny_models import CLASSES, PALETTE, tiny_checkpoint
 from typer.testing import CliRunner
 
+from danet.checkpoints import save_checkpoint
 from danet.datasets import get_dataset
 from danet.errors import OutputExistsError
 from danet.evaluation import evaluate_dataset
 from danet.evaluation_saver import PredictionSaver
 from danet.image_io import read_image, read_mask
 from danet.inference import InferenceConfig
+from danet.models import create_model
 from danet_cli.app import app
 
 runner = CliRunner()
 SIZE = (40, 56)
+CLASSES = ["sky", "road", "car"]
+PALETTE = [[70, 130, 180], [128, 64, 128], [0, 0, 142]]
 
 
 def channel_forward(batch: torch.Tensor) -> torch.Tensor:
@@ -33,6 +36,18 @@ def channel_forward(batch: torch.Tensor) -> torch.Tensor:
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("save") / "data"
     return make_folder_dataset(root, CLASSES, {"train": 1, "val": 3}, size=SIZE, palette=PALETTE)
+
+
+def _checkpoint(path: Path, data_root: Path) -> Path:
+    """A ResNet-18 DANet checkpoint that says it was trained on the `folder` dataset at `data_root`.
+
+    (Not the registered tiny backbone of `_tiny_models`: registering it here would change the model
+    list other test files in the same worker check.)"""
+    torch.manual_seed(0)
+    model = create_model("danet_resnet18", num_classes=len(CLASSES))
+    dataset = {"name": "folder", "class_names": CLASSES, "palette": PALETTE, "ignore_index": 255}
+    config = {"dataset": "folder", "data_root": str(data_root), "model": "danet_resnet18"}
+    return save_checkpoint(path, model, dataset=dataset, config=config)
 
 
 def _saver(folder: Path, fmt: str = "index", overwrite: bool = False) -> PredictionSaver:
@@ -118,7 +133,7 @@ def test_each_process_checks_only_its_own_files(tmp_path: Path) -> None:
 
 
 def test_cli_save_dir_writes_overlays_and_refuses_to_replace(data_root: Path, tmp_path: Path) -> None:
-    checkpoint = tiny_checkpoint(tmp_path / "tiny.pt", data_root=data_root)
+    checkpoint = _checkpoint(tmp_path / "model.pt", data_root)
     out = tmp_path / "pred"
     args = [
         "evaluate",
