@@ -84,12 +84,17 @@ def evaluate(
     trust: bool = False,
     compile: bool = False,
     json_path: PathLike | None = None,
+    save_dir: PathLike | None = None,
+    save_format: str = "index",
+    overwrite: bool = False,
     reporter: Reporter | None = None,
 ) -> EvaluationResult:
     """Score a checkpoint (file, run folder, weight name; None: the newest run) on a labelled split of
     `dataset` (default: the one it was trained on): mIoU, accuracies, per-class IoU, confusion matrix.
 
-    `json_path` also writes the scores, the per-class table and the matrix there as JSON.
+    `json_path` also writes the scores, the per-class table and the matrix there as JSON; `save_dir`
+    each image's prediction as it is scored (`save_format` index, color or overlay; named after the
+    images; existing files are refused unless `overwrite`).
     """
     from danet.backends import load_backend
     from danet.evaluation import check_classes, evaluate_dataset, inference_settings, open_dataset
@@ -103,6 +108,8 @@ def evaluate(
     )  # fmt: skip
     if json_path is not None:  # fail in the first second, not after the evaluation
         check_output_location(Path(json_path))
+    if save_dir is not None:
+        check_output_location(Path(save_dir), folder=True)
     reporter = reporter or NullReporter()
     path = _resolve(checkpoint, reporter)
     options = {"compile": True} if compile else {}
@@ -123,7 +130,7 @@ def evaluate(
     result = evaluate_dataset(
         model.forward, data, num_classes=data.info.num_classes, inference=inference, reporter=reporter,
         ignore_index=data.info.ignore_index, limit=limit, device=model.device, mean=model.meta.mean,
-        std=model.meta.std,
+        std=model.meta.std, saver=_saver(save_dir, save_format, data.info, overwrite),
     )  # fmt: skip
     result = replace(result, class_names=tuple(str(n) for n in data.info.class_names))
     if json_path is not None:
@@ -134,6 +141,18 @@ def evaluate(
         atomic_write_text(Path(json_path), json.dumps(payload, indent=2) + "\n")
         reporter.info(f"wrote {json_path}")
     return result
+
+
+def _saver(folder: PathLike | None, fmt: str, info: Any, overwrite: bool) -> Any:
+    """The writer of `evaluate(save_dir=...)`, or None."""
+    if folder is None:
+        return None
+    from danet.evaluation_saver import PredictionSaver
+
+    return PredictionSaver(
+        Path(folder), fmt, num_classes=info.num_classes, names=info.class_names, palette=info.palette,
+        ignore_index=info.ignore_index, overwrite=overwrite,
+    )  # fmt: skip
 
 
 def predict(

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,7 +25,10 @@ from danet.errors import CheckpointError, ConfigError, DatasetError
 from danet.inference import InferenceConfig, LogitsFn, predict_probs, resize
 from danet.inference.memory import check_inference_memory
 from danet.metrics import SegmentationMetric
-from danet.reporting import NullReporter, Reporter
+from danet.reporting import NullReporter, Reporter, format_score
+
+if TYPE_CHECKING:
+    from danet.evaluation_saver import PredictionSaver
 
 METRIC_CONVENTION = (
     "standard (mmseg/torchmetrics/Cityscapes): one confusion matrix over the split, label 255 ignored, "
@@ -133,22 +136,29 @@ def image_to_batch(
     return image_tensor(image, mean, std).unsqueeze(0).to(device)
 
 
-def _load(dataset: Any, index: int, mean: Sequence[float], std: Sequence[float]) -> dict[str, Any]:
+def _load(
+    dataset: Any, index: int, mean: Sequence[float], std: Sequence[float], keep: bool = False
+) -> dict[str, Any]:
     sample = dict(dataset[index])
-    sample["image"] = image_tensor(sample["image"], mean, std)
+    image = sample["image"]
+    if keep and isinstance(image, np.ndarray) and image.dtype == np.uint8:
+        sample["picture"] = image  # the photo itself, for a saved overlay
+    sample["image"] = image_tensor(image, mean, std)
+    sample["index"] = index
     return sample
 
 
 def _prefetched(
-    dataset: Any, indices: list[int], mean: Sequence[float], std: Sequence[float]
+    dataset: Any, indices: list[int], mean: Sequence[float], std: Sequence[float], keep: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """Samples in order, decoded and normalised by background threads a couple of images ahead."""
+    """Samples in order, decoded and normalised by background threads a couple of images ahead;
+    `keep` also keeps each uint8 photo under ``picture``."""
     with ThreadPoolExecutor(max_workers=_PREFETCH, thread_name_prefix="danet-eval-io") as pool:
         pending: list[Future[dict[str, Any]]] = []
         position = 0
         while position < len(indices) or pending:
             while position < len(indices) and len(pending) <= _PREFETCH:
-                pending.append(pool.submit(_load, dataset, indices[position], mean, std))
+                pending.append(pool.submit(_load, dataset, indices[position], mean, std, keep))
                 position += 1
             yield pending.pop(0).result()
 
@@ -175,6 +185,7 @@ def evaluate_dataset(
     device: str | torch.device | None = None,
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
+    saver: PredictionSaver | None = None,
 ) -> EvaluationResult:
     """Score `forward` on every image of `dataset` (the first `limit` ones if given) at full size.
 
@@ -187,6 +198,8 @@ def evaluate_dataset(
     Every process must call this when `distributed` is set; all get the same result. Processes run
     different numbers of forward passes, so give the plain model's forward (`checkpoints.unwrap`), not
     a DistributedDataParallel wrapper's. A plain function around a model on a GPU needs `device=`.
+    With `saver` (`danet.evaluation_saver.PredictionSaver`) each image's prediction, the argmax the
+    metric counts, is written as soon as it is scored; its files are checked before the first image.
     """
     from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD
 
@@ -197,8 +210,11 @@ def evaluate_dataset(
     indices = shard_indices(total, rank, world)
     metric = SegmentationMetric(num_classes, ignore_index=ignore_index)
     mean, std = mean or IMAGENET_MEAN, std or IMAGENET_STD
+    if saver is not None:
+        saver.prepare(_image_names(dataset, list(range(total))), mine=set(indices))
+    keep = saver is not None and saver.needs_image
     with torch.inference_mode(), reporter.progress("evaluating", total=len(indices)) as task:
-        for count, sample in enumerate(_prefetched(dataset, indices, mean, std), start=1):
+        for count, sample in enumerate(_prefetched(dataset, indices, mean, std, keep), start=1):
             batch = sample["image"].unsqueeze(0).to(run_device)  # (1, 3, H, W)
             check_inference_memory(
                 inference, batch=1, height=batch.shape[2], width=batch.shape[3], classes=num_classes,
@@ -212,8 +228,12 @@ def evaluate_dataset(
             target = _mask_tensor(sample, probs.device)
             # An eval transform may have resized the image but not the mask: score at mask size.
             probs = resize(probs, target.shape[-2:], inference.align_corners)
-            metric.update(probs.argmax(dim=1), target)
-            fields = {"miou": metric.compute()["miou"]} if count % 10 == 0 or count == len(indices) else {}
+            prediction = probs.argmax(dim=1)  # (1, H, W)
+            metric.update(prediction, target)
+            if saver is not None:
+                saver.save(sample["index"], sample, prediction[0].cpu().numpy())
+            live = count % 10 == 0 or count == len(indices)
+            fields = {"miou": format_score(metric.compute()["miou"])} if live else {}
             task.advance(1, **fields)
     if distributed:
         metric.all_reduce()
@@ -224,6 +244,14 @@ def evaluate_dataset(
         num_images=total,
         settings=inference_settings(inference),
     )
+
+
+def _image_names(dataset: Any, indices: list[int]) -> dict[int, str]:
+    """Each index's image name from the dataset's items (empty when it has none: named on save)."""
+    items = getattr(dataset, "items", None)
+    if not isinstance(items, Sequence) or max(indices, default=-1) >= len(items):
+        return {}
+    return {i: str(getattr(items[i], "name", "")) for i in indices}
 
 
 def open_dataset(

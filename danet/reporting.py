@@ -66,6 +66,15 @@ class PrintReporter(NullReporter):
             print("  ".join(str(v) for v in row))
 
 
+def format_score(value: float | None, digits: int = 2) -> str:
+    """A score (a fraction in [0, 1]: IoU, accuracy, mIoU) as the one unit of text output: a
+    percentage with `digits` decimals ("29.55%"); a missing or NaN score is a dash. JSON, metrics.jsonl
+    and results.csv keep fractions."""
+    if value is None or value != value:
+        return "-"
+    return f"{100.0 * float(value):.{digits}f}%"
+
+
 def format_cell(value: Any) -> str:
     """Format a table cell: floats with 4 decimals, NaN as a dash."""
     if isinstance(value, float):

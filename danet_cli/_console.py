@@ -20,6 +20,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from danet.reporting import format_score  # noqa: F401 - re-exported: the one unit of scores in text
+
 # Tables and listings are laid out for this many columns at most: they wrap inside cells instead.
 MAX_WIDTH = 100
 
@@ -48,15 +50,6 @@ class _RichTask:
     def advance(self, steps: float = 1, **fields: Any) -> None:
         text = "  ".join(f"{k} {_fmt(v)}" for k, v in fields.items())
         self._progress.update(self._task_id, advance=steps, fields=text)
-
-
-def format_score(value: float | None, digits: int = 2) -> str:
-    """A score (a fraction in [0, 1]: IoU, accuracy, mIoU) as the one unit of text output: a
-    percentage with `digits` decimals ("29.55%"); a missing or NaN score is a dash. JSON keeps
-    fractions."""
-    if value is None or value != value:
-        return "-"
-    return f"{100.0 * float(value):.{digits}f}%"
 
 
 def narrow_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:

@@ -3,11 +3,52 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
 from danet.errors import ConfigError
+
+# The valid values of each choice flag, as Literal types: `--help` lists them and a wrong value is one
+# error naming them all. Written here, not imported from the core modules that define them (danet.export,
+# danet.media, danet.protocols...), because those import torch or OpenCV and `--help` must stay fast;
+# tests/test_cli_choices.py checks that each equals its core twin.
+Mode = Literal["whole", "slide"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Backend = Literal["torch", "onnxruntime"]
+Protocol = Literal["danet", "official", "official-ms", "mmseg"]
+PredictFormat = Literal["index", "color", "overlay", "labelids", "probs"]
+SaveFormat = Literal["index", "color", "overlay"]
+ExportFormat = Literal["onnx", "torchscript"]
+Logger = Literal["none", "tensorboard"]
+Optimizer = Literal["sgd", "adamw"]
+DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+
+def parse_device(value: str) -> str:
+    """auto, cpu, cuda, cuda:N or mps. Free text checked by its form rather than a Literal: cuda:N is
+    open-ended (any GPU index); `--help` and completion still list the five forms."""
+    text = str(value).strip().lower()
+    index = text.removeprefix("cuda:")
+    if text in ("auto", "cpu", "cuda", "mps") or (text != index and index.isdigit()):
+        return text
+    raise typer.BadParameter(f"{value!r} is not one of auto, cpu, cuda, cuda:N (N a GPU index) or mps.")
+
+
+def complete_device(incomplete: str) -> list[str]:
+    """Shell completion for --device."""
+    return [form for form in ("auto", "cpu", "cuda", "cuda:0", "mps") if form.startswith(incomplete)]
+
+
+DEVICE_METAVAR = "<" + "|".join(DEVICES) + ">"
+
+
+def device_option(help: str, **options: Any) -> Any:
+    """A --device option: checked by `parse_device`, its forms listed in `--help` and completed."""
+    return typer.Option(
+        parser=parse_device, metavar=DEVICE_METAVAR, autocompletion=complete_device, help=help, **options
+    )
+
 
 CheckpointArg = Annotated[
     str | None,
@@ -36,7 +77,10 @@ def one_checkpoint(positional: str | None, option: str | None) -> str | None:
     return option if option is not None else positional
 
 
-ModeOption = Annotated[str | None, typer.Option(help="whole (one pass per image) or slide (windows).")]
+ModeOption = Annotated[
+    Mode | None,
+    typer.Option(help="whole (one pass per image) or slide (windows)."),
+]
 CropSizeOption = Annotated[
     str | None, typer.Option(help="Slide window: SIZE or H,W (default 768; implies --mode slide).")
 ]
@@ -47,7 +91,7 @@ StrideOption = Annotated[
     ),
 ]
 ProtocolOption = Annotated[
-    str | None,
+    Protocol | None,
     typer.Option(
         help="danet (flush windows, softmax averaged), official (the official DANet evaluator: black-padded "
         "windows, exp of flip-summed logits; Cityscapes base 2048, crop 768, stride 512, flip), official-ms "
@@ -87,10 +131,14 @@ MultiScaleOption = Annotated[
     ),
 ]
 ScalesOption = Annotated[str | None, typer.Option(help="Scales to average, e.g. 0.75,1,1.25.")]
-DeviceOption = Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")]
-PrecisionOption = Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")]
+DeviceOption = Annotated[
+    str, device_option("Where to run; cuda:N picks GPU N (auto: CUDA, then MPS, then CPU).")
+]
+PrecisionOption = Annotated[
+    Precision, typer.Option(help="Compute precision (auto: bf16 or fp16 on a GPU, else fp32).")
+]
 BackendOption = Annotated[
-    str | None, typer.Option(help="Inference backend: torch or onnxruntime (default: from the file).")
+    Backend | None, typer.Option(help="Inference backend (default: from the file).", show_default=False)
 ]
 TrustOption = Annotated[bool, typer.Option("--trust", help="Allow checkpoints that need full unpickling.")]
 CompileOption = Annotated[

@@ -73,7 +73,6 @@ app = typer.Typer(
     cls=DanetGroup,
     help="DANet semantic segmentation: download, train, evaluate, predict, visualise, export.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
+
+from danet_cli._options import Backend, device_option
 
 _PANEL_MODEL = "What to measure"
 _PANEL_RUN = "How to run it"
@@ -36,7 +38,7 @@ def benchmark(
         ),
     ] = None,
     backend: Annotated[
-        str | None,
+        Backend | None,
         typer.Option(
             help="Backend that runs --checkpoint (default: from the file name).",
             rich_help_panel=_PANEL_MODEL,
@@ -70,11 +72,10 @@ def benchmark(
     output_stride: Annotated[
         int, typer.Option(help="Output stride 8 or 16.", rich_help_panel=_PANEL_MODEL)
     ] = 8,
-    device: Annotated[
-        str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.", rich_help_panel=_PANEL_RUN)
-    ] = "auto",
+    device: Annotated[str, device_option("cuda:N picks GPU N.", rich_help_panel=_PANEL_RUN)] = "auto",
     precision: Annotated[
-        str, typer.Option(help="fp32, bf16 or fp16 (autocast).", rich_help_panel=_PANEL_RUN)
+        Literal["fp32", "bf16", "fp16"],
+        typer.Option(help="Autocast precision.", rich_help_panel=_PANEL_RUN),
     ] = "fp32",
     channels_last: Annotated[
         bool, typer.Option("--channels-last", help="NHWC memory format.", rich_help_panel=_PANEL_RUN)

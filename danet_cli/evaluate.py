@@ -20,6 +20,7 @@ from danet_cli._options import (
     MultiScaleOption,
     PrecisionOption,
     ProtocolOption,
+    SaveFormat,
     ScalesOption,
     StrideOption,
     TestSizeOption,
@@ -84,6 +85,16 @@ def evaluate(
         Path | None,
         typer.Option("--json", help="Also write the scores, per-class table and confusion matrix here."),
     ] = None,
+    save_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write each image's prediction here as it is scored, named after the image."),
+    ] = None,
+    save_format: Annotated[
+        SaveFormat, typer.Option(help="--save-dir files: class-id palette PNG, class colours or overlay.")
+    ] = "index",
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace files already in --save-dir.")
+    ] = False,
 ) -> None:
     """Evaluate a checkpoint: mIoU, pixel accuracy and per-class IoU on a labelled split."""
     from danet.api import evaluate as run_evaluation
@@ -95,7 +106,8 @@ def evaluate(
         protocol=protocol, mode=mode,
         flip=flip, multi_scale=multi_scale, base_size=base_size, batch_size=batch_size, device=device,
         precision=precision, limit=limit, backend=backend, trust=trust, compile=compile,
-        json_path=json_path, reporter=reporter,
+        json_path=json_path, save_dir=save_dir, save_format=save_format, overwrite=overwrite,
+        reporter=reporter,
         **inference_flags(crop_size=crop_size, stride=stride, scales=scales, test_size=test_size),
     )  # fmt: skip
     report(result, list(result.class_names), reporter)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from danet.errors import ConfigError
-from danet_cli._options import CheckpointArg, CheckpointOption, TrustOption, one_checkpoint
+from danet_cli._options import CheckpointArg, CheckpointOption, ExportFormat, TrustOption, one_checkpoint
 
 _HELP = "Export a checkpoint to ONNX or TorchScript (checked against PyTorch)."
 _SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
@@ -18,7 +18,7 @@ _SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}
 def export(
     checkpoint: CheckpointArg = None,
     checkpoint_option: CheckpointOption = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="onnx or torchscript.")] = "onnx",
+    output_format: Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")] = "onnx",
     output: Annotated[
         Path | None,
         typer.Option(

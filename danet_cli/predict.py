@@ -18,6 +18,7 @@ from danet_cli._options import (
     ModeOption,
     MultiScaleOption,
     PrecisionOption,
+    PredictFormat,
     ProtocolOption,
     ScalesOption,
     StrideOption,
@@ -48,7 +49,11 @@ def predict(
     ] = None,
     checkpoint: CheckpointOption = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="index, color, overlay, labelids (Cityscapes) or probs (.npz).")
+        PredictFormat,
+        typer.Option(
+            "--format",
+            help="Class indices, colour, overlay, Cityscapes label ids or probabilities (.npz).",
+        ),
     ] = "index",
     name: Annotated[str, typer.Option(help="Run name under runs/predict (numbered if taken).")] = "exp",
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Look in subfolders too.")] = False,

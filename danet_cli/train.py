@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from danet.errors import ConfigError
-from danet_cli._options import DeviceOption, PrecisionOption, parse_pair
+from danet_cli._options import DeviceOption, Logger, Optimizer, PrecisionOption, parse_pair
 
 _HELP = (
     "Train a model on a dataset with its recipe (danet/recipes/DATASET.yaml). Precedence: recipe < "
@@ -115,7 +115,10 @@ def register(app: typer.Typer) -> None:
         lr: Annotated[
             float | None, typer.Option(help="Base (backbone) learning rate; head x head_lr_mult.")
         ] = None,
-        optimizer: Annotated[str | None, typer.Option(help="sgd (momentum; the paper's) or adamw.")] = None,
+        optimizer: Annotated[
+            Optimizer | None,
+            typer.Option(help="sgd (momentum; the paper's) or adamw."),
+        ] = None,
         workers: Annotated[
             int | None, typer.Option(help="Data-loading worker processes per process.")
         ] = None,
@@ -136,7 +139,8 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="ImageNet backbone file, 'auto' (danet cache) or 'none'.")
         ] = None,
         logger: Annotated[
-            str | None, typer.Option(help="none (default) or tensorboard (event file in the run folder).")
+            Logger | None,
+            typer.Option(help="tensorboard: an event file in the run folder [default: none]."),
         ] = None,
         patience: Annotated[
             int | None, typer.Option(help="Stop after N validations without a better val mIoU.")

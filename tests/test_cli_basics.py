@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -53,3 +54,19 @@ def test_errors_are_one_red_line_and_exit_1() -> None:
     result = runner.invoke(app, ["predict", "does-not-exist.jpg", "--checkpoint", "missing.pt"])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
+
+
+def _complete(words: str, cword: int) -> list[str]:
+    """What bash completion offers for `words` (the console script, as the shell calls it)."""
+    env = {**os.environ, "_DANET_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+    code = "import sys; sys.argv[0] = 'danet'; from danet_cli.app import main; main()"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    return out.stdout.split()
+
+
+def test_shell_completion_script_and_answers() -> None:
+    result = runner.invoke(app, ["--show-completion", "bash"])
+    assert result.exit_code == 0 and "_DANET_COMPLETE=complete_bash" in result.output
+    assert "--install-completion" in runner.invoke(app, ["--help"]).output
+    assert _complete("danet ev", 1) == ["evaluate"]
+    assert set(_complete("danet predict --mode ", 3)) == {"whole", "slide"}

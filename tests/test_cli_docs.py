@@ -47,7 +47,7 @@ def test_reference_has_a_section_for_every_visible_command() -> None:
 def test_reference_lists_options_with_their_defaults_and_hides_hidden_ones() -> None:
     text = _generator().render()
     assert "| `--split` | option | `<str>` | `val` | Labelled split to score. |" in text
-    assert "| `-f, --format` | option | `<str>` | `onnx` | onnx or torchscript. |" in text
+    assert "| `-f, --format` | option | `<onnx|torchscript>` | `onnx` | File format. |" in text
     assert "--stop-after" not in text  # hidden test option
     assert "Also: `danet eval`." in text  # the hidden alias is named under evaluate
 

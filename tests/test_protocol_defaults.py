@@ -106,7 +106,6 @@ def test_danet_checkpoint_keeps_its_recipes_validation_settings(
         (["--multi-scale", "--scales", "1,2"], "--multi-scale and --scales"),
         (["--protocol", "official-ms", "--scales", "1"], "official-ms is multi-scale"),
         (["--protocol", "official", "--mode", "slide"], "fixes --mode"),
-        (["--protocol", "nope"], "valid: danet, official, official-ms, mmseg"),
         (["--test-size", "a,b"], "--test-size"),
     ],
 )

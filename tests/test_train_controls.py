@@ -134,9 +134,10 @@ def test_patience_stops_after_validations_without_improvement(tmp_path, monkeypa
     assert (result.status, result.iteration, result.best_miou) == ("early_stopped", 4, 0.6)
     assert any(
         "early stopping at iteration 4 of 10: val mIoU has not improved for 2 validations" in line
-        and "best 0.6000 at iteration 2" in line
+        and "best 60.00% at iteration 2" in line
         for line in lines
     ), lines
+    assert any("val mIoU 60.00%" in line and "(best 60.00%, new best)" in line for line in lines), lines
     assert load(result.best_checkpoint)["iteration"] == 2 and load(result.last_checkpoint)["iteration"] == 4
     assert (result.run_dir / "eval.json").is_file()
 

@@ -17,7 +17,7 @@ from danet.devices import resolve_precision
 from danet.distributed import DistContext, any_true, broadcast_object, cleanup, init_distributed
 from danet.errors import ConfigError, DanetError, TrainingError
 from danet.fileio import remove_stale_temps
-from danet.reporting import NullReporter, PrintReporter, Reporter
+from danet.reporting import NullReporter, PrintReporter, Reporter, format_score
 from danet.training.build import build_model, dataset_meta
 from danet.training.checkpointing import (
     read_resume_checkpoint,
@@ -392,7 +392,7 @@ class Trainer:
         if self.run_dir is None:
             return
         checkpoint = self.run_dir.best if self.run_dir.best.is_file() else self.run_dir.last
-        score = f" (val mIoU {self.best_miou:.4f})" if self.best_miou is not None else ""
+        score = f" (val mIoU {format_score(self.best_miou)})" if self.best_miou is not None else ""
         self.reporter.info(f"checkpoint: {checkpoint}{score}")
         self.reporter.info(f"predict:    danet predict IMAGE --checkpoint {checkpoint}")
         self.reporter.info(f"evaluate:   danet evaluate {self.run_dir.path}")
@@ -420,4 +420,4 @@ class Trainer:
 def _best_text(miou: float | None, iteration: int | None) -> str:
     if miou is None or math.isnan(miou):
         return "none yet"
-    return f"{miou:.4f}" + (f" at iteration {iteration}" if iteration is not None else "")
+    return format_score(miou) + (f" at iteration {iteration}" if iteration is not None else "")

@@ -15,6 +15,7 @@ from danet.checkpoints import unwrap
 from danet.checkpoints.meta import IMAGENET_MEAN, IMAGENET_STD
 from danet.evaluation import evaluate_dataset
 from danet.protocols import val_inference
+from danet.reporting import format_score
 
 
 class Validator:
@@ -77,9 +78,9 @@ class Validator:
         limit = trainer.config.val.limit
         scope = f"first {limit} images of " if limit else ""
         trainer.reporter.info(
-            f"iteration {iteration}: {scope}{trainer.config.val_split} mIoU {miou:.4f}  pixel acc "
-            f"{metrics['pixel_acc']:.4f}  mean acc {metrics['mean_acc']:.4f}  "
-            f"(best {_score(trainer.best_miou)}{', new best' if self.improved else ''})"
+            f"iteration {iteration}: {scope}{trainer.config.val_split} mIoU {format_score(miou)}  pixel acc "
+            f"{format_score(metrics['pixel_acc'])}  mean acc {format_score(metrics['mean_acc'])}  "
+            f"(best {format_score(trainer.best_miou)}{', new best' if self.improved else ''})"
         )
 
     def report_table(self) -> None:
@@ -89,16 +90,12 @@ class Validator:
         names = self.trainer.meta["class_names"]
         metrics = self.result.metrics
         rows = [
-            [name, iou, acc]
+            [name, format_score(iou), format_score(acc)]
             for name, iou, acc in zip(names, metrics["per_class_iou"], metrics["per_class_acc"], strict=True)
         ]
-        rows.append(["mean", metrics["miou"], metrics["mean_acc"]])
+        rows.append(["mean", format_score(metrics["miou"]), format_score(metrics["mean_acc"])])
         self.trainer.reporter.table(
             f"{self.trainer.config.val_split} at iteration {self.last_iteration} (standard mIoU)",
             ["class", "IoU", "accuracy"],
             rows,
         )
-
-
-def _score(value: float | None) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.4f}"
