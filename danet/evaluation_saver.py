@@ -18,7 +18,7 @@ import numpy as np
 from danet.errors import ConfigError, OutputExistsError
 from danet.fileio import check_output_location
 from danet.image_io import read_image
-from danet.media import PredictionWriter
+from danet.prediction.media import PredictionWriter
 
 SAVE_FORMATS = ("index", "color", "overlay")
 

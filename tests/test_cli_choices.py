@@ -8,8 +8,9 @@ from typing import get_args
 import pytest
 from typer.testing import CliRunner
 
-from danet import config, devices, evaluation_saver, export, media, protocols
+from danet import config, devices, evaluation_saver, export, protocols
 from danet.backends import list_backends
+from danet.prediction import media
 from danet_cli import _options
 from danet_cli.app import app
 

@@ -41,7 +41,9 @@ def _randomise(model: torch.nn.Module) -> torch.nn.Module:
 def test_both_ablations_are_registered_for_every_depth() -> None:
     for branch in ("pam", "cam"):
         expected = [f"danet_{branch}_resnet{d}" for d in (18, 34, 50, 101, 152)]
-        registered = [n for n in list_models(f"danet_{branch}_*") if "_resnet" in n]  # other tests may add backbones
+        registered = [
+            n for n in list_models(f"danet_{branch}_*") if "_resnet" in n
+        ]  # other tests may add backbones
         assert registered == expected
 
 
