@@ -10,9 +10,9 @@ import typer
 from danet.errors import ConfigError
 
 # The valid values of each choice flag, as Literal types: `--help` lists them and a wrong value is one
-# error naming them all. Written here, not imported from the core modules that define them (danet.export,
-# danet.prediction.media, danet.protocols...), because those import torch or OpenCV and `--help` must stay fast;
-# tests/test_cli_choices.py checks that each equals its core twin.
+# error naming them all. Written here, not imported from the core modules that define them
+# (danet.export, danet.prediction.media, danet.protocols...), because those import torch or OpenCV and
+# `--help` must stay fast; tests/test_cli_choices.py checks that each equals its core twin.
 Mode = Literal["whole", "slide"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Backend = Literal["torch", "onnxruntime"]
