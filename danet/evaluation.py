@@ -23,7 +23,7 @@ import torch
 from danet.checkpoints.meta import ModelMeta
 from danet.errors import CheckpointError, ConfigError, DatasetError
 from danet.inference import InferenceConfig, LogitsFn, predict_probs, resize
-from danet.inference.memory import check_inference_memory
+from danet.inference.memory_check import check_inference_memory
 from danet.metrics import SegmentationMetric
 from danet.reporting import NullReporter, Reporter, format_score
 

@@ -22,7 +22,7 @@ from danet.download.catalog import (
     weight_names,
 )
 from danet.download.checksums import Checksum, ChecksumError
-from danet.download.cityscapes import Credentials, credentials_from_env
+from danet.download.cityscapes_portal import Credentials, credentials_from_env
 from danet.download.datasets import dataset_root, download_dataset
 from danet.download.network import DiskFullError, TransferSettings, apply_mirror, resolve_mirror
 from danet.download.status import Entry, PlanStep, format_size, list_entries, plan_dataset, plan_weights

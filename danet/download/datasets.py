@@ -13,7 +13,12 @@ from pathlib import Path
 
 from danet.download.archives import extract
 from danet.download.catalog import DownloadSpec, Source, dataset_sources, get_download
-from danet.download.cityscapes import CityscapesSite, CredentialSource, download_package, resolve_credentials
+from danet.download.cityscapes_portal import (
+    CityscapesSite,
+    CredentialSource,
+    download_package,
+    resolve_credentials,
+)
 from danet.download.files import download_lock, ensure_file, existing_ok
 from danet.download.network import TransferSettings
 from danet.errors import DatasetError

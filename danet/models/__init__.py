@@ -10,7 +10,7 @@ from danet.models.backbones import (
     load_backbone_state_dict,
     register_backbone,
 )
-from danet.models.config import ModelConfig
+from danet.models.model_config import ModelConfig
 from danet.models.segmentor import FCN, DANet, Segmentor
 from danet.models.zoo import register_architectures
 

@@ -10,7 +10,7 @@ from typing import Any
 from torch import nn
 
 from danet.errors import ConfigError, UnknownNameError
-from danet.models.config import ModelConfig
+from danet.models.model_config import ModelConfig
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
 _CONFIG_FIELDS = {f.name for f in fields(ModelConfig)}

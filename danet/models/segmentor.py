@@ -11,8 +11,8 @@ from torch import nn
 from danet.errors import ConfigError
 from danet.models.attention import PositionAttention
 from danet.models.backbones import create_backbone
-from danet.models.config import ModelConfig
 from danet.models.heads import BRANCHES, DANetHead, FCNHead, check_attention
+from danet.models.model_config import ModelConfig
 
 
 class Segmentor(nn.Module):

@@ -14,7 +14,7 @@ from danet.errors import ConfigError
 from danet.models._registry import register_model
 from danet.models.attention import PositionAttention
 from danet.models.backbones import list_backbones
-from danet.models.config import ModelConfig
+from danet.models.model_config import ModelConfig
 from danet.models.segmentor import FCN, DANet, Segmentor
 
 

@@ -167,7 +167,7 @@ class Predictor:
 
     def _check_memory(self, batch: int, height: int, width: int) -> None:
         """Refuse whole-image inference that would clearly not fit in the free memory."""
-        from danet.inference.memory import check_inference_memory
+        from danet.inference.memory_check import check_inference_memory
 
         check_inference_memory(
             self.config, batch=batch, height=height, width=width, classes=self.meta.num_classes,
