@@ -156,21 +156,18 @@ def attention(
     overwrite: Overwrite = False,
 ) -> None:
     """PAM maps of query points over the whole image, and the CAM matrix with class-selective channels."""
-    from danet.backends import load_backend
     from danet.image_io import read_image
     from danet.visualization import attention_figure, palette_table
-    from danet.visualization.attention_maps import attention_from_backend
+    from danet.visualization.attention_maps import attention_from_checkpoint
     from danet_cli._console import RichReporter
 
     check_output(output, overwrite)
     picture = read_image(image)
     queries = [parse_point(p) for text in points or [] for p in text.split(";") if p.strip()]
-    options = {"trust": True} if trust else {}
-    backend = load_backend(checkpoint, device=device, precision="fp32", reporter=RichReporter(), **options)
-    result = attention_from_backend(
-        backend, picture, points=queries or None, class_spec=class_name, top_channels=top_channels
-    )
-    meta = backend.meta
+    result, meta = attention_from_checkpoint(
+        checkpoint, picture, device=device, trust=trust, points=queries or None, class_spec=class_name,
+        top_channels=top_channels, reporter=RichReporter(),
+    )  # fmt: skip
     table = palette_table(meta.palette, meta.num_classes, meta.ignore_index)
     figure = attention_figure(result, meta.names(), table, panel=panel_size)
     _save(output, f"{image.stem}_attention", figure, overwrite)

@@ -284,3 +284,14 @@ def test_smoothing_weight_is_checked_by_the_cli(tmp_path):
         app, ["visualize", "curves", str(run), "--smooth", "1.5", "-o", str(tmp_path / "c.png")]
     )
     assert result.exit_code != 0 and not (tmp_path / "c.png").exists()
+
+
+def test_attention_of_an_exported_file_names_the_checkpoint_to_pass_instead(tmp_path):
+    image = write_bgr(tmp_path / "photo.png", random_rgb(40, 40))
+    exported = tmp_path / "model.onnx"
+    exported.write_bytes(b"not read: refused by its kind")
+    args = ["visualize", "attention", str(image), "-c", str(exported), "-o", str(tmp_path / "a.png")]
+    result = runner.invoke(app, args)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "need a PyTorch checkpoint" in text and "Traceback" not in text
+    assert not (tmp_path / "a.png").exists()

@@ -9,8 +9,10 @@ attention matrix (`ChannelAttention.attention`).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -20,6 +22,10 @@ from torch import nn
 
 from danet.errors import ConfigError, UnknownNameError
 from danet.models.attention import ChannelAttention, PositionAttention
+
+if TYPE_CHECKING:
+    from danet.checkpoints.meta import ModelMeta
+    from danet.reporting import Reporter
 
 
 @dataclass(frozen=True)
@@ -198,27 +204,38 @@ def compute_attention(
     return AttentionResult(image, prediction, position, channel)
 
 
-def attention_from_backend(
-    backend: object,
+def attention_from_checkpoint(
+    checkpoint: str | os.PathLike[str] | None,
     image: np.ndarray,
     *,
+    device: str = "auto",
+    trust: bool = False,
     points: Sequence[tuple[int, int]] | None = None,
     class_spec: str | int | None = None,
     top_channels: int = 4,
-) -> AttentionResult:
-    """`compute_attention` for a loaded backend (it must hold a PyTorch DANet: `backend.model`)."""
+    reporter: Reporter | None = None,
+) -> tuple[AttentionResult, ModelMeta]:
+    """`compute_attention` with the PyTorch DANet of any checkpoint spec (file, run folder, weight
+    name, hf://; None: the newest run), in fp32 on `device`; returns the maps and the model's meta.
+
+    Exported files hold no attention modules to read: they are refused with a clear error.
+    """
+    from danet.checkpoints import load_model, resolve
+    from danet.devices import resolve_device
     from danet.errors import BackendError
     from danet.evaluation import image_to_batch
 
-    model = getattr(backend, "model", None)
-    if not isinstance(model, nn.Module):
+    path = resolve(checkpoint, reporter=reporter)
+    if path.suffix == ".onnx" or path.name.endswith(".torchscript.pt"):
         raise BackendError(
-            "attention maps need a PyTorch checkpoint (the torch backend), not an exported model"
+            f"attention maps need a PyTorch checkpoint, not the exported model {path}: pass the checkpoint "
+            "or run folder it was exported from"
         )
-    meta = backend.meta  # type: ignore[attr-defined]
-    device = next(model.parameters()).device
-    batch = image_to_batch(image, device, meta.mean, meta.std)  # (1, 3, H, W)
-    return compute_attention(
+    run_device = resolve_device(device)
+    model = load_model(path, trust=trust, reporter=reporter).float().to(run_device)
+    meta = model.meta
+    batch = image_to_batch(image, run_device, meta.mean, meta.std)  # (1, 3, H, W)
+    result = compute_attention(
         model,
         batch,
         image,
@@ -228,3 +245,4 @@ def attention_from_backend(
         top_channels=top_channels,
         ignore_index=meta.ignore_index,
     )
+    return result, meta
