@@ -146,18 +146,22 @@ def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, prec
         options.update(_ort_options(settings))
     elif settings.profile:
         raise ConfigError("--profile reads ONNX Runtime's per-node profile; use it with an .onnx file")
-    backend = load_backend(path, name, **options)
-    model = getattr(backend, "model", None)
-    if settings.pam != "efficient":
-        if not hasattr(model, "set_pam_implementation"):
-            raise ConfigError(f"--pam applies to DANet models run by the torch backend, not {backend.name}")
-        model.set_pam_implementation(settings.pam)
-    if settings.compile:
-        if model is None:
-            raise ConfigError(f"--compile applies to the torch backend, not {backend.name}")
-        from danet.backends.torch_backend import compile_for_inference
+    if name == "torch":  # the PyTorch model itself, so --pam and --compile apply before it is wrapped
+        from danet.backends.torch_backend import TorchBackend
+        from danet.checkpoints import load_model
 
-        backend.model = compile_for_inference(model)
+        model = load_model(path)
+        if settings.pam != "efficient":
+            if not hasattr(model, "set_pam_implementation"):
+                raise ConfigError(f"--pam applies to DANet models, not {model.config.name}")
+            model.set_pam_implementation(settings.pam)
+        backend = TorchBackend(model, compile=settings.compile, **options)
+    else:
+        if settings.pam != "efficient" or settings.compile:
+            flag = "--pam" if settings.pam != "efficient" else "--compile"
+            raise ConfigError(f"{flag} applies to PyTorch checkpoints (the torch backend), not {name}")
+        backend = load_backend(path, name, **options)
+        model = None
     x = torch.randn(settings.batch, 3, *settings.size, device=backend.device)
     shape = tuple(x.shape)
     return Workload(
