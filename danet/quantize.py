@@ -52,7 +52,8 @@ def calibration_inputs(
     """`count` normalised (1, 3, H, W) float32 images spread evenly over `dataset` (resized to `size`)."""
     import cv2
 
-    mean_array, std_array = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    from danet.datasets.transforms import image_to_tensor
+
     total = len(dataset)
     if total == 0:
         raise ConfigError(f"dataset {dataset.info.name} ({dataset.root}) has no images to calibrate on")
@@ -60,8 +61,7 @@ def calibration_inputs(
         image = dataset.load(int(index))["image"]  # (H, W, 3) uint8 RGB
         if size is not None and image.shape[:2] != tuple(size):
             image = cv2.resize(image, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-        array = (image.astype(np.float32) / 255.0 - mean_array) / std_array
-        yield np.ascontiguousarray(array.transpose(2, 0, 1)[None])  # (H, W, 3) -> (1, 3, H, W)
+        yield image_to_tensor(image, mean, std).unsqueeze(0).numpy()  # (1, 3, H, W), as every path normalises
 
 
 def _reader(quantization: Any, name: str, inputs: Iterator[np.ndarray]) -> Any:

@@ -90,7 +90,7 @@ def export(
     )
     if int8:
         calibration = _Calibration(calibrate or "", calibrate_split, calibrate_images, data_root)
-        _export_int8(path, result.path, calibration, int8_format, overwrite, reporter)
+        _export_int8(result.path, calibration, int8_format, overwrite, reporter)
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,7 @@ class _Calibration:
     root: str | None
 
 
-def _export_int8(
-    checkpoint: Path, fp32: Path, calibration: _Calibration, fmt: str, overwrite: bool, reporter: Any
-) -> None:
+def _export_int8(fp32: Path, calibration: _Calibration, fmt: str, overwrite: bool, reporter: Any) -> None:
     """NAME.int8.onnx beside the fp32 file, calibrated on the dataset's images; agreement on its
     evaluation split."""
     from danet.checkpoints import ModelMeta
