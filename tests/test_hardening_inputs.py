@@ -28,7 +28,7 @@ from danet.limits import ImageTooLargeError, NotEnoughMemoryError, set_max_image
 from danet.models import create_model
 from danet.training.build import load_backbone_file
 from danet_cli.app import app
-from tests._predict_helpers import random_rgb, write_bgr, write_checkpoint
+from tests._predict_helpers import random_rgb, write_bgr, write_checkpoint, write_video
 
 runner = CliRunner()
 
@@ -120,6 +120,22 @@ def test_predict_names_the_huge_image_and_the_way_to_raise_the_limit(tmp_path: P
     args = ["predict", str(path), "-o", str(tmp_path / "out.png"), "--checkpoint", str(checkpoint)]
     text = _clean(runner.invoke(app, [*args, "--device", "cpu"]))
     assert "bomb.png: 16000x16000 pixels" in text and "--max-image-pixels" in text
+
+
+def test_video_frames_above_the_limit_are_refused_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = write_video(tmp_path / "clip.mp4", frames=3, size=(48, 64))
+    checkpoint = write_checkpoint(tmp_path / "model.pt")
+    monkeypatch.setenv("DANET_MAX_IMAGE_PIXELS", "1000")
+    out = tmp_path / "out"
+    base = ["predict", str(video), "--checkpoint", str(checkpoint), "--device", "cpu"]
+    text = _clean(runner.invoke(app, [*base, "-o", str(out)]))
+    assert "clip.mp4 (video frames): 64x48 pixels" in text and "--max-image-pixels" in text
+    assert not list(out.glob("*.mp4")) if out.exists() else True  # nothing half-written
+    result = runner.invoke(app, [*base, "-o", str(tmp_path / "ok"), "--max-image-pixels", "4000"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ok" / "clip.mp4").is_file()
 
 
 def test_the_predict_option_raises_the_limit_set_in_the_environment(

@@ -21,6 +21,7 @@ from danet.datasets.classes import CITYSCAPES_TRAIN_TO_LABEL
 from danet.errors import ConfigError, DanetError, DatasetError
 from danet.fileio import atomic_write_bytes
 from danet.image_io import write_image, write_index_png, write_label_png
+from danet.limits import check_image_pixels
 from danet.visualization.colorize import colorize, draw_legend, legend_entries, overlay
 from danet.visualization.palette import class_names, palette_table
 
@@ -110,9 +111,20 @@ class VideoReader:
             raise DatasetError(
                 f"{self.path}: cannot open this video (missing, damaged or an unsupported codec)"
             )
+        self._check_frame_size()
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and math.isfinite(fps) and fps > 0 else 25.0
         self.frame_count = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))  # 0: unknown
+
+    def _check_frame_size(self) -> None:
+        """Refuse frames above the pixel limit (as images are) before the first one is decoded."""
+        width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        try:
+            check_image_pixels(f"{self.path} (video frames)", width, height)
+        except DanetError:
+            self._capture.release()
+            raise
 
     def __iter__(self) -> Iterator[np.ndarray]:
         while True:
