@@ -13,7 +13,7 @@ from _common import Row, wait_for_memory
 from danet.benchmark import BenchmarkSettings, merge_runs, run_benchmark
 from danet.benchmark.runner import ratio
 
-R50 = BenchmarkSettings(model="danet_resnet50", size=(512, 1024), warmup=1, repeats=3)
+R50 = BenchmarkSettings(model="danet_resnet50", size=(512, 1024), channels_last=False, warmup=1, repeats=3)
 
 
 def r101_memory(args: argparse.Namespace) -> tuple[list[Row], dict]:

@@ -130,6 +130,7 @@ def infer(args: argparse.Namespace) -> dict[str, Any]:
         multi_grid=not args.smoke,
         size=size,
         device=args.device,
+        channels_last=False,  # NCHW unless a variant says otherwise
         warmup=2,
         repeats=5,
         conv_probe=False,

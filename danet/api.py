@@ -83,6 +83,7 @@ def evaluate(
     backend: str | None = None,
     trust: bool = False,
     compile: bool = False,
+    channels_last: bool | None = None,
     json_path: PathLike | None = None,
     save_dir: PathLike | None = None,
     save_format: str = "index",
@@ -96,10 +97,10 @@ def evaluate(
     each image's prediction as it is scored (`save_format` index, color or overlay; named after the
     images; existing files are refused unless `overwrite`).
     """
-    from danet.backends import load_backend
     from danet.evaluation import check_classes, evaluate_dataset, inference_settings, open_dataset
     from danet.fileio import atomic_write_text, check_output_location
     from danet.inference import default_batch_size
+    from danet.prediction.predictor import open_backend
     from danet.protocols import describe_inference, model_inference, protocol_source
 
     request = protocol_request(
@@ -112,8 +113,10 @@ def evaluate(
         check_output_location(Path(save_dir), folder=True)
     reporter = reporter or NullReporter()
     path = _resolve(checkpoint, reporter)
-    options = {"compile": True} if compile else {}
-    model = load_backend(path, backend=backend, device=device, precision=precision, trust=trust, **options)
+    model = open_backend(
+        path, backend, device=device, precision=precision, trust=trust, compile=compile,
+        channels_last=channels_last,
+    )  # fmt: skip
     root = None if data_root is None else str(data_root)
     data = open_dataset(model.meta, name=dataset, root=root, split=split)
     check_classes(model.meta, data, reporter)
@@ -180,6 +183,7 @@ def predict(
     backend: str | None = None,
     trust: bool = False,
     compile: bool = False,
+    channels_last: bool | None = None,
     overwrite: bool = False,
     skip_errors: bool = False,
     max_image_pixels: int | None = None,
@@ -220,7 +224,10 @@ def predict(
         folder = target if target is not None else increment_dir(Path("runs/predict"), name, create=False)
         check_output_location(folder, folder=True)
     path = _resolve(checkpoint, reporter)
-    model = open_backend(path, backend, device=device, precision=precision, trust=trust, compile=compile)
+    model = open_backend(
+        path, backend, device=device, precision=precision, trust=trust, compile=compile,
+        channels_last=channels_last,
+    )  # fmt: skip
     meta = model.meta
     inference = model_inference(request, meta, batch_size=batch_size, dataset=meta.dataset)
     predictor = Predictor(model, inference=inference)

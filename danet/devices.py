@@ -133,6 +133,19 @@ def resolve_precision(precision: str, device: torch.device) -> Precision:
     return Precision(precision, dtype, device.type)
 
 
+def default_channels_last(device: torch.device, precision: Precision) -> bool:
+    """Whether inference runs in channels-last (NHWC) memory when not told: where it measured faster.
+
+    CPU (oneDNN): `danet_resnet50` at 512x1024 was 1.08x faster in fp32 and 1.14x in bf16. CUDA with
+    bf16/fp16 autocast: 1.18x on an H100. CUDA fp32 and MPS were not measured and stay NCHW.
+    """
+    if device.type == "cpu":
+        return True
+    if device.type == "cuda":
+        return precision.name != "fp32"
+    return False
+
+
 def describe_devices() -> dict[str, object]:
     """What `danet info` shows: devices found, the `auto` choice, CPU threads, bf16."""
     auto = resolve_device("auto")

@@ -78,8 +78,14 @@ def benchmark(
         typer.Option(help="Autocast precision.", rich_help_panel=_PANEL_RUN),
     ] = "fp32",
     channels_last: Annotated[
-        bool, typer.Option("--channels-last", help="NHWC memory format.", rich_help_panel=_PANEL_RUN)
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--channels-last/--no-channels-last",
+            help="NHWC memory format [default: where measured faster, as predict and evaluate].",
+            show_default=False,
+            rich_help_panel=_PANEL_RUN,
+        ),
+    ] = None,
     compile: Annotated[
         bool, typer.Option("--compile", help="Run through torch.compile.", rich_help_panel=_PANEL_RUN)
     ] = False,
@@ -236,12 +242,26 @@ def _run(settings: Any, compare: str | None, rounds: int, *, isolate: bool) -> d
         result_row(result.variant, "B"),
         ratio_row(result.ratios, "B / A"),
     ]
-    title = f"benchmark: A = {describe(result.baseline['settings'])}; B = A with {compare}"
+    title = f"benchmark: A = {describe(result.baseline['settings'])}\nB = A with {compare}"
     reporter.table(title, COLUMNS, rows)
+    if _ran_alike(result.baseline["settings"], result.variant["settings"]):
+        reporter.warning(
+            f"A and B ran the same settings ({compare} is already what A resolved to); "
+            "for channels-last against NCHW pass --no-channels-last with --compare channels_last=true"
+        )
     reporter.info(work_line(result.baseline))
     _print_profile(reporter, result.baseline, "A")
     _print_profile(reporter, result.variant, "B")
     return result.to_dict()
+
+
+def _ran_alike(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two records' settings (their resolved memory format included) are the same."""
+
+    def key(settings: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in settings.items() if k != "conv_probe"}
+
+    return key(a) == key(b)
 
 
 def _print_profile(reporter: Any, record: dict[str, Any], label: str) -> None:

@@ -10,6 +10,7 @@ import typer
 from danet_cli._options import (
     BackendOption,
     BaseSizeOption,
+    ChannelsLastOption,
     CheckpointArg,
     CheckpointOption,
     CompileOption,
@@ -81,6 +82,7 @@ def evaluate(
     backend: BackendOption = None,
     trust: TrustOption = False,
     compile: CompileOption = False,
+    channels_last: ChannelsLastOption = None,
     json_path: Annotated[
         Path | None,
         typer.Option("--json", help="Also write the scores, per-class table and confusion matrix here."),
@@ -106,8 +108,8 @@ def evaluate(
         protocol=protocol, mode=mode,
         flip=flip, multi_scale=multi_scale, base_size=base_size, batch_size=batch_size, device=device,
         precision=precision, limit=limit, backend=backend, trust=trust, compile=compile,
-        json_path=json_path, save_dir=save_dir, save_format=save_format, overwrite=overwrite,
-        reporter=reporter,
+        channels_last=channels_last, json_path=json_path, save_dir=save_dir, save_format=save_format,
+        overwrite=overwrite, reporter=reporter,
         **inference_flags(crop_size=crop_size, stride=stride, scales=scales, test_size=test_size),
     )  # fmt: skip
     report(result, list(result.class_names), reporter)

@@ -10,6 +10,7 @@ import typer
 from danet_cli._options import (
     BackendOption,
     BaseSizeOption,
+    ChannelsLastOption,
     CheckpointOption,
     CompileOption,
     CropSizeOption,
@@ -78,6 +79,7 @@ def predict(
     backend: BackendOption = None,
     trust: TrustOption = False,
     compile: CompileOption = False,
+    channels_last: ChannelsLastOption = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing output files.")] = False,
     skip_errors: Annotated[
         bool, typer.Option("--skip-errors", help="Warn about unreadable inputs and go on.")
@@ -101,7 +103,8 @@ def predict(
         recursive=recursive, save_frames=save_frames, alpha=alpha, protocol=protocol, mode=mode,
         flip=flip, multi_scale=multi_scale, base_size=base_size, batch_size=batch_size, device=device,
         precision=precision, backend=backend, trust=trust, compile=compile, overwrite=overwrite,
-        skip_errors=skip_errors, max_image_pixels=max_image_pixels, reporter=reporter,
+        channels_last=channels_last, skip_errors=skip_errors, max_image_pixels=max_image_pixels,
+        reporter=reporter,
         **inference_flags(crop_size=crop_size, stride=stride, scales=scales, test_size=test_size),
     )  # fmt: skip
     _report(summary, summary.destination or Path("."), reporter)

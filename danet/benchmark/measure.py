@@ -83,7 +83,7 @@ def summarise(
         "conv_gflops_per_s": conv_gflops_per_s,
         "conv_fraction": fraction,
         "conv_probe": {"shape": list(PROBE_SHAPE), **probe} if probe else None,
-        "settings": settings.to_dict(),
+        "settings": {**settings.to_dict(), "channels_last": workload.channels_last},
         "environment": environment(workload.device),
     }
 

@@ -28,7 +28,7 @@ class BenchmarkSettings:
     batch: int = 1
     device: str = "auto"
     precision: str = "fp32"
-    channels_last: bool = False
+    channels_last: bool | None = None  # None: where it is faster (`danet.devices.default_channels_last`)
     compile: bool = False
     pam: str = "efficient"
     train: bool = False
@@ -112,12 +112,14 @@ class BenchmarkSettings:
 
 
 def _parse_value(key: str, current: Any, text: str) -> Any:
+    if key == "channels_last" and text.lower() == "auto":
+        return None
     if key == "size":
         parts = text.replace("x", " ").replace(",", " ").split()
         if len(parts) != 2 or not all(p.isdigit() for p in parts):
             raise ConfigError(f"size must look like 512x1024, got {text!r}")
         return int(parts[0]), int(parts[1])
-    if isinstance(current, bool):
+    if isinstance(current, bool) or key == "channels_last":
         if text.lower() not in _BOOL_WORDS:
             raise ConfigError(f"{key} takes true or false, got {text!r}")
         return _BOOL_WORDS[text.lower()]

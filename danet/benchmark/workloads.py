@@ -27,6 +27,7 @@ class Workload:
     precision: Precision
     flops: Callable[[], int | None]
     extras: Callable[[], dict[str, Any]] | None = None  # more record fields, read after the runs
+    channels_last: bool = False  # the memory format it ran in (settings' None resolved)
 
 
 def build_workload(settings: BenchmarkSettings) -> Workload:
@@ -84,6 +85,7 @@ def _inference_workload(settings: BenchmarkSettings, device: torch.device, preci
         device=device,
         precision=precision,
         flops=lambda: count_flops(lambda: _build_model(settings), shape),
+        channels_last=backend.channels_last,
     )
 
 
@@ -111,6 +113,7 @@ def _train_workload(settings: BenchmarkSettings, device: torch.device, precision
         device=device,
         precision=precision,
         flops=lambda: count_flops(lambda: _build_model(settings), shape, train=True),
+        channels_last=bool(settings.channels_last),
     )
 
 
@@ -129,7 +132,13 @@ def _pam_workload(settings: BenchmarkSettings, device: torch.device, precision: 
             return module(x)
 
     shape = tuple(x.shape)
-    return Workload(step=step, device=device, precision=precision, flops=lambda: count_flops(build, shape))
+    return Workload(
+        step=step,
+        device=device,
+        precision=precision,
+        flops=lambda: count_flops(build, shape),
+        channels_last=bool(settings.channels_last),
+    )
 
 
 def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, precision: Precision) -> Workload:
@@ -170,6 +179,7 @@ def _checkpoint_workload(settings: BenchmarkSettings, device: torch.device, prec
         precision=precision,
         flops=lambda: _backend_flops(backend, model, shape),
         extras=(lambda: _ort_profile(backend)) if settings.profile else None,
+        channels_last=bool(getattr(backend, "channels_last", False)),
     )
 
 

@@ -58,13 +58,18 @@ def open_backend(
     precision: str = "fp32",
     trust: bool = False,
     compile: bool = False,
+    channels_last: bool | None = None,
 ) -> Backend:
-    """A backend from a model file, an already loaded backend, or an in-memory `nn.Module`
-    (`compile`: torch.compile the model of a torch backend)."""
+    """A backend from a model file, an already loaded backend, or an in-memory `nn.Module`.
+
+    `compile` and `channels_last` (None: where it is faster) apply to the torch backend.
+    """
     if isinstance(checkpoint, nn.Module):  # a model from `load_model` or `create_model`
         from danet.backends.torch_backend import TorchBackend
 
-        return TorchBackend(checkpoint, device=device, precision=precision)
+        return TorchBackend(
+            checkpoint, device=device, precision=precision, channels_last=channels_last, compile=compile
+        )
     if hasattr(checkpoint, "forward") and isinstance(getattr(checkpoint, "meta", None), ModelMeta):
         return checkpoint
     options: dict[str, Any] = {"device": device, "precision": precision}
@@ -72,6 +77,8 @@ def open_backend(
         options["trust"] = True
     if compile:
         options["compile"] = True
+    if channels_last is not None:
+        options["channels_last"] = channels_last
     return load_backend(checkpoint, backend, **options)
 
 
