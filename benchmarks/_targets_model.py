@@ -20,7 +20,13 @@ def r101_memory(args: argparse.Namespace) -> tuple[list[Row], dict]:
     """danet_resnet101 (multi-grid) fp32 on 1x3x1024x2048 within 4 GB of added peak memory."""
     wait_for_memory(14)
     settings = BenchmarkSettings(
-        model="danet_resnet101", multi_grid=True, size=(1024, 2048), warmup=0, repeats=1, conv_probe=False
+        model="danet_resnet101",
+        multi_grid=True,
+        size=(1024, 2048),
+        channels_last=False,
+        warmup=0,
+        repeats=1,
+        conv_probe=False,
     )
     record = run_benchmark(settings)
     added = record["peak_mem_added_mb"]
