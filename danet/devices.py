@@ -136,7 +136,7 @@ def resolve_precision(precision: str, device: torch.device) -> Precision:
 def default_channels_last(device: torch.device, precision: Precision) -> bool:
     """Whether inference runs in channels-last (NHWC) memory when not told: where it measured faster.
 
-    CPU (oneDNN): `danet_resnet50` at 512x1024 was 1.08x faster in fp32 and 1.14x in bf16. CUDA with
+    CPU (oneDNN): `danet_resnet50` at 512x1024 was 1.08x faster in fp32 and 1.13x in bf16. CUDA with
     bf16/fp16 autocast: 1.18x on an H100. CUDA fp32 and MPS were not measured and stay NCHW.
     """
     if device.type == "cpu":

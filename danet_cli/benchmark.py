@@ -245,10 +245,10 @@ def _run(settings: Any, compare: str | None, rounds: int, *, isolate: bool) -> d
     title = f"benchmark: A = {describe(result.baseline['settings'])}\nB = A with {compare}"
     reporter.table(title, COLUMNS, rows)
     if _ran_alike(result.baseline["settings"], result.variant["settings"]):
-        reporter.warning(
-            f"A and B ran the same settings ({compare} is already what A resolved to); "
-            "for channels-last against NCHW pass --no-channels-last with --compare channels_last=true"
-        )
+        hint = ""
+        if compare.replace("-", "_").startswith("channels_last"):
+            hint = "; to compare channels-last with NCHW, add --no-channels-last"
+        reporter.warning(f"A and B ran the same settings ({compare} is what A already ran){hint}")
     reporter.info(work_line(result.baseline))
     _print_profile(reporter, result.baseline, "A")
     _print_profile(reporter, result.variant, "B")

@@ -116,3 +116,13 @@ def test_comparing_with_what_the_default_already_is_warns() -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "A and B ran the same settings" in text and "--no-channels-last" in text
+
+
+def test_comparing_with_the_same_value_warns_without_the_channels_last_hint() -> None:
+    args = ["benchmark", "--model", "danet_resnet18", "--size", "32", "32", "--warmup", "0", "--repeats", "1"]
+    args += ["--device", "cpu", "--no-conv-probe", "--in-process", "--compare", "pam=efficient"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "A and B ran the same settings (pam=efficient is what A already ran)" in text
+    assert "--no-channels-last" not in text
