@@ -126,3 +126,17 @@ def test_comparing_with_the_same_value_warns_without_the_channels_last_hint() ->
     text = " ".join(result.output.split())
     assert "A and B ran the same settings (pam=efficient is what A already ran)" in text
     assert "--no-channels-last" not in text
+
+
+def test_predictor_takes_the_memory_format_and_compile(checkpoint: Path, monkeypatch) -> None:
+    import danet.backends.torch_backend as torch_backend
+    from danet import Predictor
+
+    compiled: list[bool] = []
+    monkeypatch.setattr(torch_backend, "compile_for_inference", lambda model: compiled.append(True) or model)
+    plain = Predictor(checkpoint, device="cpu", channels_last=False)
+    fast = Predictor(checkpoint, device="cpu", compile=True)
+    assert plain.backend.channels_last is False and fast.backend.channels_last is True
+    assert compiled == [True]
+    image = random_rgb(40, 56, seed=6)
+    assert np.array_equal(plain.predict(image), fast.predict(image))

@@ -88,7 +88,8 @@ class Predictor:
     `checkpoint` may also be a loaded backend or an `nn.Module`. `mode`, `flip`, `scales`, `crop_size`
     and `stride` set danet's test-time protocol; `protocol` ("official", "official-ms", "mmseg",
     "danet") picks a named one with its defaults for the model's dataset, and `inference` a ready
-    config. `batch_size` images (or windows) go through the model at once.
+    config. `batch_size` images (or windows) go through the model at once. `compile` and
+    `channels_last` (None: where it is faster) apply to the torch backend.
     """
 
     def __init__(
@@ -107,8 +108,13 @@ class Predictor:
         trust: bool = False,
         inference: InferenceConfig | None = None,
         protocol: str | None = None,
+        compile: bool = False,
+        channels_last: bool | None = None,
     ) -> None:
-        self.backend = open_backend(checkpoint, backend, device=device, precision=precision, trust=trust)
+        self.backend = open_backend(
+            checkpoint, backend, device=device, precision=precision, trust=trust, compile=compile,
+            channels_last=channels_last,
+        )  # fmt: skip
         self.meta: ModelMeta = self.backend.meta
         if protocol is not None:  # a named protocol with the defaults of the model's origin and dataset
             inference = protocol_inference(protocol, self.meta, batch_size)
