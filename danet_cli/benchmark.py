@@ -244,7 +244,7 @@ def _run(settings: Any, compare: str | None, rounds: int, *, isolate: bool) -> d
     ]
     title = f"benchmark: A = {describe(result.baseline['settings'])}\nB = A with {compare}"
     reporter.table(title, COLUMNS, rows)
-    if _ran_alike(result.baseline["settings"], result.variant["settings"]):
+    if result.baseline["settings"] == result.variant["settings"]:  # resolved memory format included
         hint = ""
         if compare.replace("-", "_").startswith("channels_last"):
             hint = "; to compare channels-last with NCHW, add --no-channels-last"
@@ -253,15 +253,6 @@ def _run(settings: Any, compare: str | None, rounds: int, *, isolate: bool) -> d
     _print_profile(reporter, result.baseline, "A")
     _print_profile(reporter, result.variant, "B")
     return result.to_dict()
-
-
-def _ran_alike(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two records' settings (their resolved memory format included) are the same."""
-
-    def key(settings: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in settings.items() if k != "conv_probe"}
-
-    return key(a) == key(b)
 
 
 def _print_profile(reporter: Any, record: dict[str, Any], label: str) -> None:
